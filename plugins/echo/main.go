@@ -1,0 +1,33 @@
+// Command echo is the simplest Switchboard plugin: its action "echo" returns
+// its input unchanged. Use it to check a deployment end to end, from a Genesys
+// Cloud flow to the host and back.
+package main
+
+import (
+	"context"
+
+	"github.com/switchboard-dev/switchboard/sdk"
+)
+
+func main() {
+	sdk.Serve(
+		sdk.NewAction("echo").
+			Description("Returns its input unchanged").
+			Version("1.0.0").
+			Input(`{
+				"type": "object",
+				"properties": {"message": {"type": "string", "description": "Any text"}},
+				"required": ["message"],
+				"additionalProperties": true
+			}`).
+			Output(`{
+				"type": "object",
+				"properties": {"message": {"type": "string"}},
+				"required": ["message"],
+				"additionalProperties": true
+			}`).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				return req.Input(), nil
+			}),
+	)
+}
