@@ -1,0 +1,140 @@
+// Package app assembles the host from its configuration: plugin catalog,
+// action registry, pipeline and HTTP server. The CLI and the tests build
+// hosts with it; it holds no logic of its own beyond the wiring.
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/switchboard-dev/switchboard/host/catalog"
+	"github.com/switchboard-dev/switchboard/host/config"
+	"github.com/switchboard-dev/switchboard/host/inbound"
+	"github.com/switchboard-dev/switchboard/host/pipeline"
+	"github.com/switchboard-dev/switchboard/host/registry"
+	"github.com/switchboard-dev/switchboard/host/server"
+)
+
+// Host is one assembled host.
+type Host struct {
+	Config   *config.Config
+	Logger   hclog.Logger
+	Registry *registry.Registry
+	Pipeline *pipeline.Pipeline
+	Catalog  *catalog.Catalog
+
+	ready atomic.Bool
+}
+
+// NewLogger returns the host's logger as the config asks for it, on stderr.
+func NewLogger(cfg *config.Config) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "switchboard",
+		Level:      hclog.LevelFromString(cfg.LogLevel),
+		JSONFormat: cfg.LogFormat == "json",
+		Output:     os.Stderr,
+	})
+}
+
+// New assembles a host; Load starts its plugins.
+func New(cfg *config.Config, logger hclog.Logger) (*Host, error) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	overrides := make(map[string]registry.Overrides, len(cfg.Actions))
+	for name, a := range cfg.Actions {
+		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping}
+	}
+	pins := make(map[string]string, len(cfg.Plugins))
+	for name, p := range cfg.Plugins {
+		pins[name] = p.SHA256
+	}
+	cat, err := catalog.New(catalog.Options{
+		Dir:    cfg.PluginDir,
+		Logger: logger.Named("plugins"),
+		Process: catalog.ProcessOptions{
+			StartTimeout: cfg.PluginStartTimeout,
+			LogLevel:     cfg.LogLevel,
+		},
+		Pins:          pins,
+		RequirePinned: cfg.RequirePinnedPlugins,
+		Overrides:     overrides,
+		Action:        registry.Options{DefaultTimeout: cfg.DefaultActionTimeout},
+	})
+	if err != nil {
+		return nil, err
+	}
+	reg := &registry.Registry{}
+	return &Host{
+		Config:   cfg,
+		Logger:   logger,
+		Registry: reg,
+		Pipeline: pipeline.New(reg),
+		Catalog:  cat,
+	}, nil
+}
+
+// Load starts every plugin and registers its actions. A plugin that cannot
+// be used is logged and left out; the others are served. It returns the
+// problems, and an error only when the plugins directory cannot be read.
+func (h *Host) Load(ctx context.Context) ([]catalog.Problem, error) {
+	snap, problems, err := h.Catalog.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range problems {
+		h.Logger.Error("plugin not loaded", "plugin", p.Plugin, "error", p.Err)
+	}
+	for _, a := range snap.Actions() {
+		h.Logger.Info("serving action", "action", a.Name, "plugin", a.Plugin.Name, "version", a.Version, "timeout", a.Timeout)
+	}
+	h.Registry.Swap(snap)
+	h.ready.Store(true)
+	return problems, nil
+}
+
+// Handler returns the HTTP API.
+func (h *Host) Handler() http.Handler {
+	return server.New(server.Options{
+		Pipeline:     h.Pipeline,
+		Auth:         inbound.New(h.Config.Inbound),
+		MaxBodyBytes: h.Config.MaxBodyBytes,
+		Logger:       h.Logger.Named("http"),
+		Ready:        h.ready.Load,
+	})
+}
+
+// HTTPServer returns the HTTP server for the API, with the configured
+// timeouts. Its write timeout leaves room for the longest action budget.
+func (h *Host) HTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              h.Config.Listen,
+		Handler:           h.Handler(),
+		ReadHeaderTimeout: h.Config.ReadHeaderTimeout,
+		ReadTimeout:       h.Config.ReadTimeout,
+		WriteTimeout:      h.Config.ReadTimeout + config.MaxActionTimeout,
+		IdleTimeout:       h.Config.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          h.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+}
+
+// Close stops every plugin process.
+func (h *Host) Close() {
+	h.ready.Store(false)
+	h.Catalog.Close()
+}
+
+// CheckInbound refuses to serve without inbound authentication unless the
+// operator asked for development mode.
+func CheckInbound(cfg *config.Config, dev bool) error {
+	if !cfg.Inbound.Enabled() && !dev {
+		return fmt.Errorf("refusing to serve without inbound authentication: configure inbound { basic { ... } } or inbound { api_key { ... } } in the config file, or pass --dev on a development machine")
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package catalog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Binary is a plugin executable found in the plugins directory.
+type Binary struct {
+	// Name is the file name; config blocks `plugin "NAME"` refer to it.
+	Name string
+	// Path is absolute and inside the plugins directory.
+	Path   string
+	SHA256 string // hex
+	Size   int64
+}
+
+// Problem is a plugin that could not be used, and why.
+type Problem struct {
+	Plugin string
+	Err    error
+}
+
+func (p Problem) Error() string { return fmt.Sprintf("plugin %q: %v", p.Plugin, p.Err) }
+
+// Discover lists the plugin binaries in dir, sorted by name: regular files
+// with an execute bit. Symbolic links, directories and other files are
+// skipped with a reason; hidden files (a leading '.', as in-progress copies
+// use) are skipped silently. Every path stays inside dir.
+func Discover(dir string) ([]Binary, []Problem, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugins directory %q: %w", dir, err)
+	}
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, nil, fmt.Errorf("plugins directory: %w", err)
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugins directory: %w", err)
+	}
+	var (
+		bins    []Binary
+		skipped []Problem
+	)
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		bin, err := inspect(abs, name)
+		if err != nil {
+			skipped = append(skipped, Problem{Plugin: name, Err: err})
+			continue
+		}
+		bins = append(bins, bin)
+	}
+	sort.Slice(bins, func(i, j int) bool { return bins[i].Name < bins[j].Name })
+	return bins, skipped, nil
+}
+
+// inspect checks one directory entry and hashes it.
+func inspect(dir, name string) (Binary, error) {
+	if !validName(name) {
+		return Binary{}, fmt.Errorf("skipped: a plugin file name holds only letters, digits, '.', '-' and '_'")
+	}
+	path := filepath.Join(dir, name)
+	if filepath.Dir(path) != dir {
+		return Binary{}, fmt.Errorf("skipped: path %q leaves the plugins directory", path)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return Binary{}, err
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return Binary{}, fmt.Errorf("skipped: symbolic links are not followed; copy the binary into the plugins directory")
+	case !fi.Mode().IsRegular():
+		return Binary{}, fmt.Errorf("skipped: not a regular file")
+	case fi.Mode().Perm()&0o111 == 0:
+		return Binary{}, fmt.Errorf("skipped: not executable (chmod +x)")
+	}
+	sum, err := FileSHA256(path)
+	if err != nil {
+		return Binary{}, err
+	}
+	return Binary{Name: name, Path: path, SHA256: sum, Size: fi.Size()}, nil
+}
+
+// FileSHA256 returns the hex SHA-256 of a file's content.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package catalog
+
+import "syscall"
+
+// sysProcAttr has no parent-death signal outside Linux; there the SDK's own
+// parent watch ends orphaned plugins.
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func forkLocked(start func() error) error { return start() }

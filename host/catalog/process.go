@@ -1,0 +1,208 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+)
+
+// maxMessageSize bounds every gRPC message between host and plugin, as the
+// SDK does on its side.
+const maxMessageSize = 32 << 20
+
+// ProcessOptions are how a plugin process is started.
+type ProcessOptions struct {
+	// Logger receives the plugin's log lines under its name. Nil: no logs.
+	Logger hclog.Logger
+	// StartTimeout bounds start, handshake and describe. Zero means 10 s.
+	StartTimeout time.Duration
+	// SocketRoot is the private directory under which each plugin process
+	// gets its own directory (its TMPDIR, for go-plugin's Unix sockets).
+	SocketRoot string
+	// Pin, when not empty, is the hex SHA-256 the binary must have; it is
+	// checked immediately before the binary is executed.
+	Pin string
+	// LogLevel is passed to the plugin (SWITCHBOARD_LOG_LEVEL).
+	LogLevel string
+}
+
+// Process is one running plugin process.
+type Process struct {
+	bin      Binary
+	client   *plugin.Client
+	rpc      pluginv1.ActionPluginClient
+	describe *pluginv1.DescribeResponse
+	pid      int
+	dir      string
+}
+
+// Start starts bin, performs the go-plugin handshake and asks the plugin to
+// describe its actions. On any failure the process is killed and the error
+// says at which step it failed.
+func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, err error) {
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	dir, err := os.MkdirTemp(opts.SocketRoot, bin.Name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("start: private directory: %w", err)
+	}
+
+	// SkipHostEnv: the plugin gets this environment and nothing of the host's
+	// (go-plugin adds only its handshake variables).
+	cmd := exec.Command(bin.Path)
+	cmd.Env = []string{"TMPDIR=" + dir, "SWITCHBOARD_LOG_LEVEL=" + opts.LogLevel}
+	cmd.Dir = dir
+	cmd.SysProcAttr = sysProcAttr()
+
+	cfg := &plugin.ClientConfig{
+		HandshakeConfig:  pluginv1.Handshake(),
+		VersionedPlugins: map[int]plugin.PluginSet{pluginv1.ProtocolVersion: {pluginv1.PluginName: &hostPlugin{}}},
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Managed:          true,
+		StartTimeout:     opts.StartTimeout,
+		SkipHostEnv:      true,
+		Logger:           logger.Named(bin.Name),
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
+		},
+	}
+	if opts.Pin != "" {
+		sum, err := hex.DecodeString(opts.Pin)
+		if err != nil || len(sum) != sha256.Size {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("verify: pin %q is not a hex SHA-256", opts.Pin)
+		}
+		cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+	client := plugin.NewClient(cfg)
+	p = &Process{bin: bin, client: client, dir: dir}
+	defer func() {
+		if err != nil {
+			p.Kill()
+		}
+	}()
+
+	if err := forkLocked(func() error { _, err := client.Start(); return err }); err != nil {
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return p, fmt.Errorf("verify: the binary's SHA-256 does not match its pin %s; it was not run", opts.Pin)
+		}
+		return p, fmt.Errorf("start: %w", err)
+	}
+	if rc := client.ReattachConfig(); rc != nil {
+		p.pid = rc.Pid
+	}
+	proto, err := client.Client()
+	if err != nil {
+		return p, fmt.Errorf("handshake: %w", err)
+	}
+	raw, err := proto.Dispense(pluginv1.PluginName)
+	if err != nil {
+		return p, fmt.Errorf("handshake: %w", err)
+	}
+	p.rpc = raw.(pluginv1.ActionPluginClient)
+
+	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+	p.describe, err = p.rpc.Describe(ctx, &pluginv1.DescribeRequest{})
+	if err != nil {
+		return p, fmt.Errorf("describe: %w", err)
+	}
+	if len(p.describe.GetActions()) == 0 {
+		return p, errors.New("describe: the plugin serves no actions")
+	}
+	return p, nil
+}
+
+// Binary returns the binary the process runs.
+func (p *Process) Binary() Binary { return p.bin }
+
+// PID returns the process id.
+func (p *Process) PID() int { return p.pid }
+
+// Actions returns the actions the plugin described.
+func (p *Process) Actions() []*pluginv1.Action { return p.describe.GetActions() }
+
+// Version returns the version the plugin reported.
+func (p *Process) Version() string { return p.describe.GetVersion() }
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool { return p.client.Exited() }
+
+// Kill stops the process (gracefully, then by force after 2 s) and removes
+// its private directory.
+func (p *Process) Kill() {
+	p.client.Kill()
+	os.RemoveAll(p.dir)
+}
+
+// Invoke runs one action in the plugin. Failures are *apierr.Error: the
+// plugin's own typed error, or what the transport's failure means for the
+// caller.
+func (p *Process) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
+	resp, err := p.rpc.Invoke(ctx, req)
+	if err != nil {
+		return nil, p.invokeError(ctx, req.GetAction(), err)
+	}
+	return resp.GetOutput(), nil
+}
+
+func (p *Process) invokeError(ctx context.Context, action string, err error) error {
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if e, ok := d.(*pluginv1.Error); ok {
+			s := int(e.GetHttpStatus())
+			if s < 400 || s > 599 {
+				s = http.StatusInternalServerError
+			}
+			return &apierr.Error{Status: s, Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable()}
+		}
+	}
+	switch {
+	case st.Code() == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return apierr.Wrap(err, http.StatusGatewayTimeout, "timeout", "action %q did not answer within its time budget", action)
+	case st.Code() == codes.Canceled || errors.Is(ctx.Err(), context.Canceled):
+		return apierr.Wrap(err, apierr.StatusClientClosed, "client_closed_request", "the caller went away before action %q answered", action)
+	case st.Code() == codes.Unavailable || p.client.Exited():
+		e := apierr.Wrap(err, http.StatusServiceUnavailable, "plugin_unavailable", "the plugin %q serving action %q is not running", p.bin.Name, action)
+		e.RetryAfter = time.Second
+		return e
+	}
+	return apierr.Wrap(err, http.StatusBadGateway, "plugin_error", "the plugin %q failed to run action %q", p.bin.Name, action)
+}
+
+// hostPlugin is the host side of go-plugin's plugin interface.
+type hostPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+}
+
+func (hostPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("switchboard: the host does not serve actions")
+}
+
+func (hostPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return pluginv1.NewActionPluginClient(conn), nil
+}
+
+var _ plugin.GRPCPlugin = hostPlugin{}

@@ -1,0 +1,387 @@
+// Package config reads the host's HCL configuration file into a Config with
+// every value checked and defaults filled in. Unknown keys, bad values and
+// missing environment variables are errors that name the file and line.
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/switchboard-dev/switchboard/host/mapping"
+)
+
+// Defaults. Each is documented in the README's configuration reference.
+const (
+	DefaultListen             = ":8080"
+	DefaultPluginDir          = "./bin/plugins"
+	DefaultMaxBodyBytes       = 1 << 20
+	MaxMaxBodyBytes           = 16 << 20 // below the plugin protocol's message bound
+	DefaultActionTimeout      = 10 * time.Second
+	MaxActionTimeout          = 60 * time.Second // Genesys Cloud's limit
+	DefaultPluginStartTimeout = 10 * time.Second
+	DefaultReadHeaderTimeout  = 10 * time.Second
+	DefaultReadTimeout        = 30 * time.Second
+	DefaultIdleTimeout        = 120 * time.Second
+	DefaultShutdownTimeout    = 30 * time.Second
+	DefaultAPIKeyHeader       = "X-Switchboard-Key"
+	minSecretLength           = 16
+)
+
+// Config is the host's configuration, checked and with defaults filled in.
+type Config struct {
+	Listen               string
+	PluginDir            string
+	RequirePinnedPlugins bool
+	MaxBodyBytes         int64
+	DefaultActionTimeout time.Duration
+	PluginStartTimeout   time.Duration
+	ReadHeaderTimeout    time.Duration
+	ReadTimeout          time.Duration
+	IdleTimeout          time.Duration
+	ShutdownTimeout      time.Duration
+	LogLevel             string // trace, debug, info, warn, error
+	LogFormat            string // text or json
+
+	Inbound Inbound
+	Plugins map[string]Plugin // by file name
+	Actions map[string]Action // by action name
+}
+
+// Inbound is how callers (Genesys Cloud) authenticate. Any enabled method
+// admits a request.
+type Inbound struct {
+	Basic  *Basic
+	APIKey *APIKey
+}
+
+// Enabled reports whether any inbound authentication is configured.
+func (in Inbound) Enabled() bool { return in.Basic != nil || in.APIKey != nil }
+
+// Basic is HTTP Basic authentication with one credential (Genesys Cloud's
+// "Basic Auth" credential type).
+type Basic struct {
+	Username string
+	Password string
+}
+
+// APIKey is a header carrying one of several keys (Genesys Cloud's "User
+// Defined" credential type). Several keys allow rotation without downtime.
+type APIKey struct {
+	Header string
+	Keys   []string
+}
+
+// Plugin is the config of one plugin binary.
+type Plugin struct {
+	SHA256 string // hex, lower case
+}
+
+// Action is the config's changes to one action.
+type Action struct {
+	Timeout time.Duration  // 0: the plugin's, else DefaultActionTimeout
+	Mapping []mapping.Rule // nil: the plugin's
+}
+
+// Default returns the configuration used when there is no file.
+func Default() *Config {
+	return &Config{
+		Listen:               DefaultListen,
+		PluginDir:            DefaultPluginDir,
+		MaxBodyBytes:         DefaultMaxBodyBytes,
+		DefaultActionTimeout: DefaultActionTimeout,
+		PluginStartTimeout:   DefaultPluginStartTimeout,
+		ReadHeaderTimeout:    DefaultReadHeaderTimeout,
+		ReadTimeout:          DefaultReadTimeout,
+		IdleTimeout:          DefaultIdleTimeout,
+		ShutdownTimeout:      DefaultShutdownTimeout,
+		LogLevel:             "info",
+		LogFormat:            "text",
+		Plugins:              map[string]Plugin{},
+		Actions:              map[string]Action{},
+	}
+}
+
+// Load reads and checks the configuration file at path.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse reads and checks a configuration; filename names it in errors.
+func Parse(filename string, src []byte) (*Config, error) {
+	f, diags := hclparse.NewParser().ParseHCL(src, filename)
+	if diags.HasErrors() {
+		return nil, diagError(diags)
+	}
+	var raw file
+	if diags := gohcl.DecodeBody(f.Body, evalContext(), &raw); diags.HasErrors() {
+		return nil, diagError(diags)
+	}
+	return raw.config()
+}
+
+// The file's shape. Tags follow gohcl; *_range fields locate values for errors.
+type file struct {
+	Listen               *string      `hcl:"listen,optional"`
+	PluginDir            *string      `hcl:"plugin_dir,optional"`
+	RequirePinnedPlugins *bool        `hcl:"require_pinned_plugins,optional"`
+	MaxBodyBytes         *int64       `hcl:"max_body_bytes,optional"`
+	MaxBodyBytesRange    hcl.Range    `hcl:"max_body_bytes,attr_range"`
+	DefaultActionTimeout durationAttr `hcl:"default_action_timeout,optional"`
+	DefaultActionRange   hcl.Range    `hcl:"default_action_timeout,attr_range"`
+	PluginStartTimeout   durationAttr `hcl:"plugin_start_timeout,optional"`
+	PluginStartRange     hcl.Range    `hcl:"plugin_start_timeout,attr_range"`
+	ReadHeaderTimeout    durationAttr `hcl:"read_header_timeout,optional"`
+	ReadHeaderRange      hcl.Range    `hcl:"read_header_timeout,attr_range"`
+	ReadTimeout          durationAttr `hcl:"read_timeout,optional"`
+	ReadRange            hcl.Range    `hcl:"read_timeout,attr_range"`
+	IdleTimeout          durationAttr `hcl:"idle_timeout,optional"`
+	IdleRange            hcl.Range    `hcl:"idle_timeout,attr_range"`
+	ShutdownTimeout      durationAttr `hcl:"shutdown_timeout,optional"`
+	ShutdownRange        hcl.Range    `hcl:"shutdown_timeout,attr_range"`
+	LogLevel             *string      `hcl:"log_level,optional"`
+	LogLevelRange        hcl.Range    `hcl:"log_level,attr_range"`
+	LogFormat            *string      `hcl:"log_format,optional"`
+	LogFormatRange       hcl.Range    `hcl:"log_format,attr_range"`
+
+	Inbound *inboundBlock `hcl:"inbound,block"`
+	Plugins []pluginBlock `hcl:"plugin,block"`
+	Actions []actionBlock `hcl:"action,block"`
+}
+
+type durationAttr = *string
+
+type inboundBlock struct {
+	Basic  *basicBlock  `hcl:"basic,block"`
+	APIKey *apiKeyBlock `hcl:"api_key,block"`
+}
+
+type basicBlock struct {
+	Username string    `hcl:"username"`
+	Password string    `hcl:"password"`
+	Range    hcl.Range `hcl:",def_range"`
+}
+
+type apiKeyBlock struct {
+	Header *string   `hcl:"header,optional"`
+	Keys   []string  `hcl:"keys"`
+	Range  hcl.Range `hcl:",def_range"`
+}
+
+type pluginBlock struct {
+	Name   string    `hcl:"name,label"`
+	SHA256 string    `hcl:"sha256"`
+	Range  hcl.Range `hcl:",def_range"`
+}
+
+type actionBlock struct {
+	Name            string               `hcl:"name,label"`
+	Timeout         durationAttr         `hcl:"timeout,optional"`
+	TimeoutRange    hcl.Range            `hcl:"timeout,attr_range"`
+	Mapping         map[string]string    `hcl:"mapping,optional"`
+	MappingDefaults map[string]cty.Value `hcl:"mapping_defaults,optional"`
+	Range           hcl.Range            `hcl:",def_range"`
+}
+
+func (f *file) config() (*Config, error) {
+	c := Default()
+	var errs []error
+	fail := func(r hcl.Range, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", r, fmt.Sprintf(format, args...)))
+	}
+	setString(&c.Listen, f.Listen)
+	setString(&c.PluginDir, f.PluginDir)
+	if f.RequirePinnedPlugins != nil {
+		c.RequirePinnedPlugins = *f.RequirePinnedPlugins
+	}
+	if f.MaxBodyBytes != nil {
+		if *f.MaxBodyBytes < 1 || *f.MaxBodyBytes > MaxMaxBodyBytes {
+			fail(f.MaxBodyBytesRange, "max_body_bytes must be between 1 and %d", MaxMaxBodyBytes)
+		}
+		c.MaxBodyBytes = *f.MaxBodyBytes
+	}
+	for _, d := range []struct {
+		dst      *time.Duration
+		src      durationAttr
+		r        hcl.Range
+		name     string
+		min, max time.Duration
+	}{
+		{&c.DefaultActionTimeout, f.DefaultActionTimeout, f.DefaultActionRange, "default_action_timeout", time.Second, MaxActionTimeout},
+		{&c.PluginStartTimeout, f.PluginStartTimeout, f.PluginStartRange, "plugin_start_timeout", 100 * time.Millisecond, 5 * time.Minute},
+		{&c.ReadHeaderTimeout, f.ReadHeaderTimeout, f.ReadHeaderRange, "read_header_timeout", 100 * time.Millisecond, 5 * time.Minute},
+		{&c.ReadTimeout, f.ReadTimeout, f.ReadRange, "read_timeout", 100 * time.Millisecond, 5 * time.Minute},
+		{&c.IdleTimeout, f.IdleTimeout, f.IdleRange, "idle_timeout", time.Second, time.Hour},
+		{&c.ShutdownTimeout, f.ShutdownTimeout, f.ShutdownRange, "shutdown_timeout", 0, 10 * time.Minute},
+	} {
+		if err := parseDuration(d.dst, d.src, d.name, d.min, d.max); err != nil {
+			fail(d.r, "%v", err)
+		}
+	}
+	if f.LogLevel != nil {
+		if hclog.LevelFromString(*f.LogLevel) == hclog.NoLevel {
+			fail(f.LogLevelRange, "log_level %q: use trace, debug, info, warn or error", *f.LogLevel)
+		}
+		c.LogLevel = *f.LogLevel
+	}
+	if f.LogFormat != nil {
+		if *f.LogFormat != "text" && *f.LogFormat != "json" {
+			fail(f.LogFormatRange, "log_format %q: use text or json", *f.LogFormat)
+		}
+		c.LogFormat = *f.LogFormat
+	}
+
+	if in := f.Inbound; in != nil {
+		if b := in.Basic; b != nil {
+			if b.Username == "" || len(b.Password) < minSecretLength {
+				fail(b.Range, "inbound basic: username must not be empty and password must be at least %d characters", minSecretLength)
+			}
+			c.Inbound.Basic = &Basic{Username: b.Username, Password: b.Password}
+		}
+		if k := in.APIKey; k != nil {
+			header := DefaultAPIKeyHeader
+			setString(&header, k.Header)
+			if len(k.Keys) == 0 {
+				fail(k.Range, "inbound api_key: keys must hold at least one key")
+			}
+			for i, key := range k.Keys {
+				if len(key) < minSecretLength {
+					fail(k.Range, "inbound api_key: key #%d is shorter than %d characters", i+1, minSecretLength)
+				}
+			}
+			if header == "" || header == "Authorization" {
+				fail(k.Range, "inbound api_key: header %q cannot carry an API key", header)
+			}
+			c.Inbound.APIKey = &APIKey{Header: header, Keys: k.Keys}
+		}
+	}
+
+	for _, p := range f.Plugins {
+		if _, dup := c.Plugins[p.Name]; dup {
+			fail(p.Range, "plugin %q is configured twice", p.Name)
+		}
+		sum, err := hex.DecodeString(p.SHA256)
+		if err != nil || len(sum) != 32 {
+			fail(p.Range, "plugin %q: sha256 must be 64 hex digits (see `switchboard checksum FILE`)", p.Name)
+		}
+		c.Plugins[p.Name] = Plugin{SHA256: hex.EncodeToString(sum)}
+	}
+
+	for _, a := range f.Actions {
+		if _, dup := c.Actions[a.Name]; dup {
+			fail(a.Range, "action %q is configured twice", a.Name)
+		}
+		var act Action
+		if err := parseDuration(&act.Timeout, a.Timeout, "timeout", time.Second, MaxActionTimeout); err != nil {
+			fail(a.TimeoutRange, "action %q: %v", a.Name, err)
+		}
+		for target, source := range a.Mapping {
+			act.Mapping = append(act.Mapping, mapping.Rule{Target: target, Source: source})
+		}
+		for target, v := range a.MappingDefaults {
+			b, err := ctyjson.Marshal(v, v.Type())
+			if err != nil {
+				fail(a.Range, "action %q: mapping default of %q: %v", a.Name, target, err)
+				continue
+			}
+			found := false
+			for i := range act.Mapping {
+				if act.Mapping[i].Target == target {
+					act.Mapping[i].Default, found = b, true
+				}
+			}
+			if !found {
+				fail(a.Range, "action %q: mapping_defaults names %q, which mapping does not map", a.Name, target)
+			}
+		}
+		// Parents before children, and never in map order.
+		slices.SortFunc(act.Mapping, func(a, b mapping.Rule) int { return strings.Compare(a.Target, b.Target) })
+		c.Actions[a.Name] = act
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+func setString(dst *string, src *string) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+func parseDuration(dst *time.Duration, src durationAttr, name string, lo, hi time.Duration) error {
+	if src == nil {
+		return nil
+	}
+	d, err := time.ParseDuration(*src)
+	if err != nil {
+		return fmt.Errorf("%s %q: not a duration (e.g. \"500ms\", \"8s\", \"2m\")", name, *src)
+	}
+	if d < lo || d > hi {
+		return fmt.Errorf("%s %v: must be between %v and %v", name, d, lo, hi)
+	}
+	*dst = d
+	return nil
+}
+
+// evalContext offers env("NAME") and env("NAME", "default") to the file. A
+// variable that is not set and has no default is an error, so that a secret
+// missing from the environment never becomes an empty password.
+func evalContext() *hcl.EvalContext {
+	return &hcl.EvalContext{Functions: map[string]function.Function{
+		"env": function.New(&function.Spec{
+			Params:   []function.Parameter{{Name: "name", Type: cty.String}},
+			VarParam: &function.Parameter{Name: "default", Type: cty.String},
+			Type:     function.StaticReturnType(cty.String),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				name := args[0].AsString()
+				if v, ok := os.LookupEnv(name); ok {
+					return cty.StringVal(v), nil
+				}
+				switch len(args) {
+				case 1:
+					return cty.NilVal, fmt.Errorf("environment variable %s is not set", name)
+				case 2:
+					return args[1], nil
+				}
+				return cty.NilVal, errors.New("env takes a name and at most one default")
+			},
+		}),
+	}}
+}
+
+// diagError renders HCL diagnostics with their file and line.
+func diagError(diags hcl.Diagnostics) error {
+	var errs []error
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			msg = d.Subject.String() + ": " + msg
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	return fmt.Errorf("config: %w", errors.Join(errs...))
+}

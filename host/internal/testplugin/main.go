@@ -1,0 +1,101 @@
+// Command testplugin is a plugin that misbehaves on purpose, for the host's
+// tests: it panics, sleeps past its budget, breaks its output contract, fails
+// with typed and plain errors, exits mid-request and reports its environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/sdk"
+)
+
+const anyObject = `{"type":"object"}`
+
+func main() {
+	sdk.Serve(
+		sdk.NewAction("panic").Input(anyObject).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				panic("boom")
+			}),
+		sdk.NewAction("slow").Timeout(300*time.Millisecond).
+			Input(`{"type":"object","properties":{"ms":{"type":"integer"},"honourDeadline":{"type":"boolean"}},"required":["ms"]}`).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				var in struct {
+					MS             int  `json:"ms"`
+					HonourDeadline bool `json:"honourDeadline"`
+				}
+				if err := req.Decode(&in); err != nil {
+					return nil, err
+				}
+				if in.HonourDeadline {
+					select {
+					case <-time.After(time.Duration(in.MS) * time.Millisecond):
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					}
+				} else {
+					time.Sleep(time.Duration(in.MS) * time.Millisecond)
+				}
+				return map[string]any{"slept": in.MS}, nil
+			}),
+		sdk.NewAction("badOutput").
+			Output(`{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}`).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				return map[string]any{"id": 5}, nil
+			}),
+		sdk.NewAction("notObject").
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				return []string{"a"}, nil
+			}),
+		sdk.NewAction("fail").
+			Input(`{"type":"object","properties":{"typed":{"type":"boolean"}}}`).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				var in struct{ Typed bool }
+				if err := req.Decode(&in); err != nil {
+					return nil, err
+				}
+				if in.Typed {
+					return nil, sdk.Errorf(404, "user_not_found", "no such user")
+				}
+				return nil, errors.New("database password is hunter2") // must not reach the caller
+			}),
+		sdk.NewAction("exit").
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				os.Exit(3)
+				return nil, nil
+			}),
+		sdk.NewAction("env").
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				wd, _ := os.Getwd()
+				return map[string]any{"env": os.Environ(), "wd": wd, "tmp": os.TempDir()}, nil
+			}),
+		sdk.NewAction("lookup").
+			Input(`{"type":"object","properties":{"userId":{"type":"string"},"lang":{"type":"string"}},"required":["userId"]}`).
+			Map("/userId", "/data/user/id").
+			MapDefault("/lang", "/data/lang", "en-IE").
+			MapDefault("/org", "/metadata/organizationId", "").
+			Map("/requestId", "/requestId").
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				return req.Input(), nil
+			}),
+		sdk.NewAction("meta").
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				md := req.Metadata()
+				return map[string]any{
+					"requestId": req.RequestID(), "correlationId": md.CorrelationID,
+					"organizationId": md.OrganizationID, "userId": md.UserID,
+					"deadlineSet": hasDeadline(ctx), "action": req.Action(),
+					"upper": strings.ToUpper(req.Action()),
+				}, nil
+			}),
+	)
+}
+
+func hasDeadline(ctx context.Context) bool {
+	_, ok := ctx.Deadline()
+	return ok
+}

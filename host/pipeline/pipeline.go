@@ -1,0 +1,241 @@
+// Package pipeline runs one action invocation, the same way for the HTTP
+// server and for `switchboard invoke`: look the action up, build its input
+// (mapping), validate it, call the plugin within the action's time budget,
+// validate the output. It knows nothing of HTTP.
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/mapping"
+	"github.com/switchboard-dev/switchboard/host/registry"
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+)
+
+// Pipeline runs invocations against the registry's current snapshot. It is
+// safe for concurrent use.
+type Pipeline struct {
+	registry    *registry.Registry
+	invocations atomic.Uint64
+}
+
+// New returns a pipeline over reg.
+func New(reg *registry.Registry) *Pipeline {
+	return &Pipeline{registry: reg}
+}
+
+// Call is one invocation request.
+type Call struct {
+	Action    string
+	RequestID string
+	Metadata  Metadata
+	// Body is the request's input: a JSON object as the caller sent it.
+	Body []byte
+	// Trace, when set, is called after each stage (for `invoke --trace`).
+	Trace func(Stage)
+}
+
+// Metadata is what Genesys Cloud said about the call in its headers.
+type Metadata struct {
+	CorrelationID      string // ININ-Correlation-Id
+	OrganizationID     string // ININ-Organization-Id
+	HomeOrganizationID string // ININ-Home-Organization-Id
+	UserID             string // ININ-User-Id
+}
+
+// Stage reports one step of an invocation to Call.Trace.
+type Stage struct {
+	Name   string        // "decode", "map", "validate input", "invoke", "validate output"
+	Took   time.Duration // time spent in the stage
+	Detail string        // what the stage produced, e.g. the mapped input
+	Err    error
+}
+
+// Result is what an invocation produced.
+type Result struct {
+	// Action is the action that ran; nil when there was none by that name.
+	Action *registry.Action
+	// Output is the plugin's output JSON, validated and passed through as the
+	// plugin encoded it.
+	Output []byte
+}
+
+// Run runs one invocation. Its error is always an *apierr.Error.
+func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
+	a, ok := p.registry.Current().Lookup(c.Action)
+	if !ok {
+		return Result{}, apierr.New(http.StatusNotFound, "action_not_found", "no action named %q", truncate(c.Action))
+	}
+	res := Result{Action: a}
+	t := tracer{fn: c.Trace}
+
+	t.start()
+	body, err := DecodeObject(c.Body)
+	t.done("decode", "", err)
+	if err != nil {
+		return res, apierr.Wrap(err, http.StatusBadRequest, "invalid_json", "the request body is not a JSON object: %v", err)
+	}
+
+	metadata := c.Metadata.asMap()
+	input, inputJSON := body, c.Body
+	if !a.Mapping.Empty() {
+		t.start()
+		in, err := a.Mapping.Apply(&mapping.Document{Data: body, RequestID: c.RequestID, Action: a.Name, Metadata: metadata})
+		if err == nil {
+			input = in
+			inputJSON, err = json.Marshal(in)
+		}
+		if t.on() {
+			t.done("map", string(inputJSON), err)
+		}
+		if err != nil {
+			return res, apierr.From(err)
+		}
+	}
+
+	t.start()
+	err = a.ValidateInput(input)
+	t.done("validate input", "", err)
+	if err != nil {
+		return res, err
+	}
+
+	t.start()
+	ctx, cancel := context.WithTimeout(ctx, a.Timeout)
+	defer cancel()
+	out, err := a.Invoke(ctx, &pluginv1.InvokeRequest{
+		Action:       a.Name,
+		RequestId:    c.RequestID,
+		Metadata:     metadata,
+		Input:        inputJSON,
+		InvocationId: p.invocations.Add(1),
+	})
+	if t.on() {
+		t.done("invoke", fmt.Sprintf("plugin %s (pid %d), budget %v", a.Plugin.Name, a.Plugin.PID, a.Timeout), err)
+	}
+	if err != nil {
+		if ctx.Err() != nil && !errors.As(err, new(*apierr.Error)) {
+			err = apierr.Wrap(err, http.StatusGatewayTimeout, "timeout", "action %q did not answer within its %v budget", a.Name, a.Timeout)
+		}
+		return res, apierr.From(err)
+	}
+
+	t.start()
+	output, err := DecodeObject(out)
+	if err != nil {
+		err = apierr.Wrap(err, http.StatusBadGateway, "invalid_output", "action %q returned an output that is not a JSON object: %v", a.Name, err)
+	} else {
+		err = a.ValidateOutput(output)
+	}
+	if t.on() {
+		t.done("validate output", string(out), err)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Output = out
+	return res, nil
+}
+
+// asMap is the wire form of the metadata: only the keys the caller sent.
+func (m Metadata) asMap() map[string]string {
+	if m == (Metadata{}) {
+		return nil
+	}
+	md := make(map[string]string, 4)
+	put := func(k, v string) {
+		if v != "" {
+			md[k] = v
+		}
+	}
+	put("correlationId", m.CorrelationID)
+	put("organizationId", m.OrganizationID)
+	put("homeOrganizationId", m.HomeOrganizationID)
+	put("userId", m.UserID)
+	return md
+}
+
+// DecodeObject decodes JSON that must be exactly one object, keeping numbers
+// as json.Number so that no precision is lost before validation.
+func DecodeObject(b []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, errors.New("it is empty")
+	}
+	if !utf8.Valid(b) {
+		return nil, errors.New("it is not valid UTF-8")
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errors.New("the JSON ends too soon")
+		}
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("more data follows the JSON value")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("it is a JSON %s, not an object", jsonKind(v))
+	}
+	return obj, nil
+}
+
+// truncate keeps caller-supplied names in messages short.
+func truncate(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "…"
+	}
+	return s
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	}
+	return "number"
+}
+
+// tracer reports stages when the call asked for it, and costs nothing when
+// it did not.
+type tracer struct {
+	fn    func(Stage)
+	begin time.Time
+}
+
+func (t *tracer) on() bool { return t.fn != nil }
+
+func (t *tracer) start() {
+	if t.fn != nil {
+		t.begin = time.Now()
+	}
+}
+
+func (t *tracer) done(name, detail string, err error) {
+	if t.fn != nil {
+		t.fn(Stage{Name: name, Took: time.Since(t.begin), Detail: detail, Err: err})
+	}
+}

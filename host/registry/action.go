@@ -1,0 +1,231 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/mapping"
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+)
+
+// MaxTimeout is Genesys Cloud's limit on a data action; no budget exceeds it.
+const MaxTimeout = 60 * time.Second
+
+// Invoker runs an action's handler: a plugin process, or a Go function in
+// benchmarks and tests. It returns the output JSON, or an error that is an
+// *apierr.Error when the handler chose the answer.
+type Invoker interface {
+	Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error)
+}
+
+// Plugin identifies the binary an action comes from.
+type Plugin struct {
+	Name   string // file name in the plugins directory
+	Path   string
+	SHA256 string // hex
+	PID    int
+}
+
+// Action is one servable action. It is immutable once built.
+type Action struct {
+	Name        string
+	Version     string
+	Description string
+	Plugin      Plugin
+	Connections []string
+	Timeout     time.Duration
+	Idempotent  bool
+	Secure      bool
+
+	InputSchemaJSON  json.RawMessage // as the plugin declared it; nil: any object
+	OutputSchemaJSON json.RawMessage
+	Mapping          mapping.Mapping
+
+	input, output *jsonschema.Schema // nil: any object
+	invoker       Invoker
+}
+
+// Overrides are what the host's config changes in an action.
+type Overrides struct {
+	Timeout time.Duration  // 0: keep the plugin's
+	Mapping []mapping.Rule // nil: keep the plugin's
+}
+
+// Options are the host-wide settings an action is built with.
+type Options struct {
+	// DefaultTimeout applies when neither the plugin nor the config sets a
+	// budget. Zero means 10 s.
+	DefaultTimeout time.Duration
+}
+
+// New builds an action from a plugin's description: it compiles both schemas
+// (once, here, never on the request path) and the mapping, and applies the
+// config's overrides.
+func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts Options) (*Action, error) {
+	a := &Action{
+		Name:        desc.GetName(),
+		Version:     desc.GetVersion(),
+		Description: desc.GetDescription(),
+		Plugin:      plugin,
+		Connections: desc.GetConnections(),
+		Idempotent:  desc.GetIdempotent(),
+		Secure:      desc.GetSecure(),
+		invoker:     inv,
+	}
+	var errs []error
+	a.Timeout = budget(desc.GetTimeout().AsDuration(), ov.Timeout, opts.DefaultTimeout)
+	if d := desc.GetTimeout().AsDuration(); d < 0 || d > MaxTimeout {
+		errs = append(errs, fmt.Errorf("timeout %v: must be at most %v", d, MaxTimeout))
+	}
+	var err error
+	if a.input, err = compileSchema(a.Name, "input", desc.GetInputSchema()); err != nil {
+		errs = append(errs, err)
+	}
+	if a.output, err = compileSchema(a.Name, "output", desc.GetOutputSchema()); err != nil {
+		errs = append(errs, err)
+	}
+	a.InputSchemaJSON = nonEmpty(desc.GetInputSchema())
+	a.OutputSchemaJSON = nonEmpty(desc.GetOutputSchema())
+
+	rules := ov.Mapping
+	if rules == nil {
+		for _, r := range desc.GetMapping() {
+			rules = append(rules, mapping.Rule{Target: r.GetTarget(), Source: r.GetSource(), Default: nonEmpty(r.GetDefaultJson())})
+		}
+	}
+	if a.Mapping, err = mapping.Compile(rules); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("action %q of plugin %q: %w", a.Name, plugin.Name, err)
+	}
+	return a, nil
+}
+
+// budget picks the action's time budget: the config's, else the plugin's,
+// else the default; never more than MaxTimeout.
+func budget(plugin, config, def time.Duration) time.Duration {
+	d := def
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	if plugin > 0 {
+		d = plugin
+	}
+	if config > 0 {
+		d = config
+	}
+	return min(d, MaxTimeout)
+}
+
+func nonEmpty(b []byte) json.RawMessage {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	return b
+}
+
+// compileSchema compiles one schema. Schemas without "$schema" are read as
+// draft-04, the dialect of Genesys Cloud's contracts. References to anything
+// outside the schema itself are refused: a plugin must not make the host read
+// files or fetch URLs.
+func compileSchema(action, which string, doc []byte) (*jsonschema.Schema, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return nil, nil
+	}
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft4
+	c.LoadURL = func(u string) (io.ReadCloser, error) {
+		return nil, fmt.Errorf("%s refers to %q: schemas may only refer to themselves", which, u)
+	}
+	url := "switchboard:///actions/" + action + "/" + which + ".json"
+	if err := c.AddResource(url, bytes.NewReader(doc)); err != nil {
+		return nil, fmt.Errorf("%s schema: %w", which, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("%s schema: %w", which, err)
+	}
+	return s, nil
+}
+
+// Invoke runs the action's handler.
+func (a *Action) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
+	return a.invoker.Invoke(ctx, req)
+}
+
+// ValidateInput checks a decoded input against the input schema: a 400
+// "invalid_input" naming each failing location.
+func (a *Action) ValidateInput(v any) error {
+	if err := validate(a.input, v); err != nil {
+		return schemaError(http.StatusBadRequest, "invalid_input", fmt.Sprintf("the input of action %q does not match its schema", a.Name), err)
+	}
+	return nil
+}
+
+// ValidateOutput checks a decoded output against the output schema: a 502
+// "invalid_output", since the plugin broke its own contract.
+func (a *Action) ValidateOutput(v any) error {
+	if err := validate(a.output, v); err != nil {
+		return schemaError(http.StatusBadGateway, "invalid_output", fmt.Sprintf("the output of action %q does not match its schema", a.Name), err)
+	}
+	return nil
+}
+
+func validate(s *jsonschema.Schema, v any) error {
+	if _, ok := v.(map[string]any); !ok {
+		return errNotObject
+	}
+	if s == nil {
+		return nil
+	}
+	return s.Validate(v)
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// schemaError turns a validation failure into an *apierr.Error whose details
+// list every failing location (the leaves of the validation tree).
+func schemaError(status int, code, msg string, err error) *apierr.Error {
+	var details []apierr.Detail
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &ve) {
+		var leaves func(*jsonschema.ValidationError)
+		leaves = func(e *jsonschema.ValidationError) {
+			if len(e.Causes) == 0 {
+				details = append(details, apierr.Detail{Location: location(e.InstanceLocation), Problem: e.Message})
+			}
+			for _, c := range e.Causes {
+				leaves(c)
+			}
+		}
+		leaves(ve)
+	} else {
+		details = []apierr.Detail{{Location: "/", Problem: "must be a JSON object"}}
+	}
+	parts := make([]string, len(details))
+	for i, d := range details {
+		parts[i] = d.Location + ": " + d.Problem
+	}
+	e := apierr.New(status, code, "%s: %s", msg, strings.Join(parts, "; "))
+	e.Details = details
+	return e
+}
+
+// location shows the document root as "/" rather than the empty pointer.
+func location(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
