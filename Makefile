@@ -18,11 +18,11 @@ TOOLS                      := $(CURDIR)/bin/tools
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/switchboard ./host/cmd/switchboard
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/switchboard ./host/cmd/switchboard
 	@mkdir -p bin/plugins
 	@for p in $(PLUGINS); do \
 		echo "$(GO) build -o bin/plugins/$$p ./plugins/$$p"; \
-		$(GO) build -trimpath -ldflags '-s -w' -o bin/plugins/$$p ./plugins/$$p || exit 1; \
+		$(GO) build -ldflags '-s -w' -o bin/plugins/$$p ./plugins/$$p || exit 1; \
 	done
 
 run: build

@@ -77,9 +77,8 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 			})
 			g.Add(run.SignalHandler(cmd.Context(), os.Interrupt, syscall.SIGTERM))
 			err = g.Run()
-			var sig run.SignalError
-			if errors.As(err, &sig) {
-				logger.Info("stopped", "signal", sig.Signal.String())
+			if errors.Is(err, run.ErrSignal) {
+				logger.Info("stopped", "reason", err.Error())
 				return nil
 			}
 			return err

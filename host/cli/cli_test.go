@@ -1,0 +1,366 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/host/internal/testutil"
+)
+
+var (
+	binDir    string // the switchboard binary
+	pluginDir string // echo and testplugin
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchboard-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir, pluginDir = filepath.Join(dir, "bin"), filepath.Join(dir, "plugins")
+	for _, d := range []string{binDir, pluginDir} {
+		if err == nil {
+			err = os.Mkdir(d, 0o755)
+		}
+	}
+	if err == nil {
+		err = testutil.Build(binDir, "host/cmd/switchboard")
+	}
+	if err == nil {
+		err = testutil.Build(pluginDir, "plugins/echo", "host/internal/testplugin")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func switchboard(args ...string) *exec.Cmd {
+	return exec.Command(filepath.Join(binDir, "switchboard"), args...)
+}
+
+// serving is a `switchboard serve` process under test.
+type serving struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *bytes.Buffer
+	done chan error
+}
+
+// serve starts `switchboard serve` on 127.0.0.1:0 and waits until it is ready.
+func serve(t *testing.T, args ...string) *serving {
+	t.Helper()
+	return serveEnv(t, nil, args...)
+}
+
+// serveEnv is serve with variables added to the host's environment.
+func serveEnv(t *testing.T, env []string, args ...string) *serving {
+	t.Helper()
+	cmd := switchboard(append([]string{"serve", "--listen", "127.0.0.1:0", "--plugin-dir", pluginDir}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &serving{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`listening: addr=(\S+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.logs.WriteString(sc.Text() + "\n")
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+	})
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("serve exited before listening: %v\n%s", err, s.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start:\n%s", s.logs)
+	}
+	return s
+}
+
+// children returns the pids of the processes whose parent is pid.
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _ := parent(p); ppid == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parent reads the parent pid and state of a process from /proc.
+func parent(pid int) (int, string) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, ""
+	}
+	// pid (comm) state ppid ...; comm may hold spaces, so split after ')'.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(fields) < 2 {
+		return 0, ""
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid, fields[0]
+}
+
+// alive reports whether a process exists and is not a zombie.
+func alive(pid int) bool {
+	_, state := parent(pid)
+	return state != "" && state != "Z"
+}
+
+func waitGone(t *testing.T, pids []int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, pid := range pids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("plugin process %d still running %v after the host stopped", pid, within)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func TestSIGTERMFinishesRequestsInFlightAndLeavesNoPlugin(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "switchboard.hcl")
+	if err := os.WriteFile(cfg, []byte(`action "slow" { timeout = "5s" }`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, "--dev", "--config", cfg)
+	plugins := children(t, s.cmd.Process.Pid)
+	if len(plugins) != 2 {
+		t.Fatalf("want 2 plugin processes, found %v", plugins)
+	}
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		resp, err := http.Post(s.url+"/actions/slow", "application/json", strings.NewReader(`{"ms":800}`))
+		if err != nil {
+			inflight <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		inflight <- result{status: resp.StatusCode, body: string(b)}
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is in the plugin now
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+
+	r := <-inflight
+	if r.err != nil || r.status != 200 || r.body != `{"slept":800}` {
+		t.Errorf("request in flight at SIGTERM: %d %q %v; want 200 {\"slept\":800}", r.status, r.body, r.err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("serve exited with %v after SIGTERM\n%s", err, s.logs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve still running 10s after SIGTERM\n%s", s.logs)
+	}
+	waitGone(t, plugins, 2*time.Second)
+}
+
+func TestKill9OfHostLeavesNoPlugin(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	t.Parallel()
+	s := serve(t, "--dev")
+	plugins := children(t, s.cmd.Process.Pid)
+	if len(plugins) != 2 {
+		t.Fatalf("want 2 plugin processes, found %v", plugins)
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	waitGone(t, plugins, 2*time.Second)
+}
+
+func TestServeRefusesWithoutInboundAuth(t *testing.T) {
+	t.Parallel()
+	out, err := switchboard("serve", "--listen", "127.0.0.1:0", "--plugin-dir", pluginDir).CombinedOutput()
+	var exit *exec.ExitError
+	if !errorsAs(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "refusing to serve without inbound authentication") {
+		t.Errorf("serve without auth: %v\n%s", err, out)
+	}
+}
+
+func TestServeWithAuthFromConfig(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "switchboard.hcl")
+	os.WriteFile(cfg, []byte("inbound {\n  api_key {\n    keys = [env(\"TEST_KEY\")]\n  }\n}\n"), 0o600)
+	s := serveEnv(t, []string{"TEST_KEY=0123456789abcdef-secret"}, "--config", cfg)
+	req, _ := http.NewRequest("POST", s.url+"/actions/echo", strings.NewReader(`{"message":"hi"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("without the key: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", s.url+"/actions/echo", strings.NewReader(`{"message":"hi"}`))
+	req.Header.Set("X-Switchboard-Key", "0123456789abcdef-secret")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with the key: %d", resp.StatusCode)
+	}
+	if strings.Contains(s.logs.String(), "0123456789abcdef-secret") {
+		t.Errorf("the key is in the host's logs:\n%s", s.logs)
+	}
+}
+
+func TestConfigErrorsNameFileAndLine(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "bad.hcl")
+	os.WriteFile(cfg, []byte("listen = \":1\"\nlisten_port = 8080\n"), 0o600)
+	out, err := switchboard("serve", "--dev", "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.hcl:2") || !strings.Contains(string(out), "listen_port") {
+		t.Errorf("unknown key: %v\n%s", err, out)
+	}
+}
+
+func TestInvoke(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		args       []string
+		stdin      string
+		wantExit   int
+		wantStdout string
+		wantStderr []string
+	}{
+		"literal input": {[]string{"echo", "--input", `{"message":"hi"}`}, "", 0, `{"message":"hi"}`, nil},
+		"stdin input":   {[]string{"echo", "--input", "@-"}, `{"message":"from stdin"}`, 0, `{"message":"from stdin"}`, nil},
+		"trace": {
+			[]string{"echo", "--input", `{"message":"hi"}`, "--trace"}, "", 0, `{"message":"hi"}`,
+			[]string{"load plugins", "decode", "validate input", "invoke", "plugin echo", "validate output", "total"},
+		},
+		"trace of a mapping": {
+			[]string{"lookup", "--input", `{"user":{"id":"u-1"}}`, "--trace"}, "", 0, "",
+			[]string{"map", `"userId":"u-1"`},
+		},
+		"bad input": {[]string{"echo", "--input", `{"message":1}`}, "", 1, `"code":"invalid_input"`, nil},
+		"unknown":   {[]string{"nope"}, "", 1, `"code":"action_not_found"`, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cmd := switchboard(append([]string{"invoke", "--plugin-dir", pluginDir}, tc.args...)...)
+			cmd.Stdin = strings.NewReader(tc.stdin)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != tc.wantExit {
+				t.Fatalf("exit %d (%v), want %d\nstdout: %s\nstderr: %s", code, err, tc.wantExit, &stdout, &stderr)
+			}
+			if !strings.Contains(stdout.String(), tc.wantStdout) {
+				t.Errorf("stdout %q does not hold %q", &stdout, tc.wantStdout)
+			}
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr does not hold %q:\n%s", w, &stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestPluginsAndChecksum(t *testing.T) {
+	t.Parallel()
+	out, err := switchboard("plugins", "--plugin-dir", pluginDir, "--json").Output()
+	if err != nil {
+		t.Fatalf("plugins: %v", err)
+	}
+	var views []struct {
+		Name, SHA256, State string
+		Actions             []struct{ Name string }
+	}
+	if err := json.Unmarshal(out, &views); err != nil {
+		t.Fatalf("plugins --json: %v\n%s", err, out)
+	}
+	if len(views) != 2 || views[0].Name != "echo" || views[0].State != "ok" || len(views[0].Actions) != 1 || len(views[0].SHA256) != 64 {
+		t.Errorf("plugins --json: %s", out)
+	}
+
+	out, err = switchboard("checksum", filepath.Join(pluginDir, "echo")).Output()
+	want := fmt.Sprintf("plugin %q { sha256 = %q }\n", "echo", views[0].SHA256)
+	if err != nil || string(out) != want {
+		t.Errorf("checksum: %q %v, want %q", out, err, want)
+	}
+	if _, err := switchboard("checksum", "/no/such/file").Output(); err == nil {
+		t.Error("checksum of a missing file succeeded")
+	}
+	out, err = switchboard("version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "switchboard ") || !strings.Contains(string(out), "plugin protocol 1") {
+		t.Errorf("version: %q %v", out, err)
+	}
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	t.Setenv("SB_TEST_PASSWORD", "a-password-of-length-20")
+	src := `
+listen                 = "127.0.0.1:9000"
+plugin_dir             = "/opt/switchboard/plugins"
+require_pinned_plugins = true
+max_body_bytes         = 2048
+default_action_timeout = "5s"
+log_level              = "debug"
+log_format             = "json"
+
+inbound {
+  basic {
+    username = "genesys"
+    password = env("SB_TEST_PASSWORD")
+  }
+  api_key {
+    keys = [env("SB_TEST_UNSET", "fallback-key-0123456789")]
+  }
+}
+
+plugin "echo" { sha256 = "A30FCF7DB0A23E517BAFA417CCF9243EABE2CC16047A9D7D071C6A76FD3F1548" }
+
+action "fetchUserProfile" {
+  timeout          = "8s"
+  mapping          = { "/userId" = "/data/userId", "/a/b" = "/requestId", "/a" = "/data/a" }
+  mapping_defaults = { "/userId" = "nobody" }
+}
+`
+	c, err := Parse("test.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9000" || c.PluginDir != "/opt/switchboard/plugins" || !c.RequirePinnedPlugins ||
+		c.MaxBodyBytes != 2048 || c.DefaultActionTimeout != 5*time.Second || c.LogLevel != "debug" || c.LogFormat != "json" {
+		t.Errorf("top level: %+v", c)
+	}
+	if c.ReadHeaderTimeout != DefaultReadHeaderTimeout || c.ShutdownTimeout != DefaultShutdownTimeout {
+		t.Errorf("defaults not kept: %+v", c)
+	}
+	if b := c.Inbound.Basic; b == nil || b.Username != "genesys" || b.Password != "a-password-of-length-20" {
+		t.Errorf("basic: %+v", b)
+	}
+	if k := c.Inbound.APIKey; k == nil || k.Header != DefaultAPIKeyHeader || len(k.Keys) != 1 || k.Keys[0] != "fallback-key-0123456789" {
+		t.Errorf("api_key: %+v", k)
+	}
+	if p := c.Plugins["echo"]; p.SHA256 != "a30fcf7db0a23e517bafa417ccf9243eabe2cc16047a9d7d071c6a76fd3f1548" {
+		t.Errorf("pin not normalised: %q", p.SHA256)
+	}
+	a := c.Actions["fetchUserProfile"]
+	if a.Timeout != 8*time.Second || len(a.Mapping) != 3 {
+		t.Fatalf("action: %+v", a)
+	}
+	// Sorted by target, so parents come first; the default lands on its rule.
+	if a.Mapping[0].Target != "/a" || a.Mapping[1].Target != "/a/b" || a.Mapping[2].Target != "/userId" || string(a.Mapping[2].Default) != `"nobody"` {
+		t.Errorf("mapping: %+v", a.Mapping)
+	}
+}
+
+func TestParseErrorsNameTheLine(t *testing.T) {
+	tests := map[string]struct {
+		src  string
+		want []string
+	}{
+		"unknown key":        {"listen = \":1\"\nlisten_port = 2\n", []string{"t.hcl:2", `"listen_port" is not expected`}},
+		"unknown block":      {"\nmetrics {\n}\n", []string{"t.hcl:2", "metrics"}},
+		"bad duration":       {"read_timeout = \"soon\"\n", []string{"t.hcl:1", "read_timeout", "not a duration"}},
+		"timeout over 60s":   {"action \"a\" {\n  timeout = \"61s\"\n}\n", []string{"t.hcl:2", "action \"a\"", "between"}},
+		"unset env":          {"inbound {\n  api_key {\n    keys = [env(\"SB_TEST_NOT_SET_EVER\")]\n  }\n}\n", []string{"t.hcl:3", "SB_TEST_NOT_SET_EVER is not set"}},
+		"short password":     {"inbound {\n  basic {\n    username = \"u\"\n    password = \"short\"\n  }\n}\n", []string{"t.hcl:2", "at least 16"}},
+		"bad pin":            {"plugin \"echo\" { sha256 = \"abc\" }\n", []string{"t.hcl:1", "64 hex digits"}},
+		"bad log level":      {"log_level = \"loud\"\n", []string{"t.hcl:1", "log_level"}},
+		"body limit":         {"max_body_bytes = 0\n", []string{"t.hcl:1", "max_body_bytes"}},
+		"default not mapped": {"action \"a\" {\n  mapping_defaults = { \"/x\" = 1 }\n}\n", []string{"t.hcl:1", "mapping does not map"}},
+		"duplicate action":   {"action \"a\" {\n}\naction \"a\" {\n}\n", []string{"t.hcl:3", "twice"}},
+		"syntax":             {"listen = \n", []string{"t.hcl:1"}},
+		"type":               {"max_body_bytes = \"big\"\n", []string{"t.hcl:1", "number"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("t.hcl", []byte(tc.src))
+			if err == nil {
+				t.Fatal("Parse succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := Load(filepath.Join(t.TempDir(), "none.hcl"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load of a missing file: %v", err)
+	}
+}
+
