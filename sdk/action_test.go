@@ -32,7 +32,9 @@ func TestInvoke(t *testing.T) {
 			func(ctx context.Context, req *Request) (any, error) { return nil, nil }, `{}`, 0, "",
 		},
 		"typed error": {
-			func(ctx context.Context, req *Request) (any, error) { return nil, Errorf(404, "user_not_found", "no user") },
+			func(ctx context.Context, req *Request) (any, error) {
+				return nil, Errorf(404, "user_not_found", "no user")
+			},
 			"", 404, "user_not_found",
 		},
 		"wrapped typed error": {
