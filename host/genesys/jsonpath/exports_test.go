@@ -1,0 +1,143 @@
+package jsonpath
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// TestExports evaluates every translation map path of the reference exports
+// (the three of the 18 that have one, copied to testdata/exports) against
+// sample responses (testdata/responses), applying translationMapDefaults
+// when a path resolves nothing, and compares with testdata/golden.
+func TestExports(t *testing.T) {
+	t.Parallel()
+	paths, err := filepath.Glob(filepath.Join("testdata", "exports", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 3 {
+		t.Fatalf("found %d exports, want 3", len(paths))
+	}
+	for _, path := range paths {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var exp struct {
+				Config struct {
+					Response struct {
+						TranslationMap         map[string]string `json:"translationMap"`
+						TranslationMapDefaults map[string]string `json:"translationMapDefaults"`
+					} `json:"response"`
+				} `json:"config"`
+			}
+			readJSON(t, path, &exp)
+			resp := exp.Config.Response
+			var cases map[string]json.RawMessage
+			readJSON(t, filepath.Join("testdata", "responses", name+".json"), &cases)
+
+			type outcome struct {
+				Found   bool   `json:"found"`
+				Result  any    `json:"result,omitempty"`
+				Default string `json:"defaultApplied,omitempty"`
+			}
+			golden := map[string]map[string]outcome{}
+			for caseName, raw := range cases {
+				doc := decodeJSON(t, raw)
+				golden[caseName] = map[string]outcome{}
+				for key, expr := range resp.TranslationMap {
+					p, err := Compile(expr)
+					if err != nil {
+						t.Fatalf("translationMap[%q] = %q does not compile: %v", key, expr, err)
+					}
+					result, found, err := p.Eval(doc)
+					if err != nil {
+						t.Fatalf("%s: translationMap[%q]: %v", caseName, key, err)
+					}
+					o := outcome{Found: found, Result: result}
+					if !found {
+						o.Default = resp.TranslationMapDefaults[key]
+					}
+					golden[caseName][key] = o
+				}
+			}
+			got, err := json.MarshalIndent(golden, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, filepath.Join("testdata", "golden", name+".json"), string(got)+"\n")
+		})
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestReferencePaths pins the reference exports' paths explicitly.
+func TestReferencePaths(t *testing.T) {
+	t.Parallel()
+	const (
+		pstn     = "['participants'][?(@.purpose=='external')]['sessions'][?(@.direction=='outbound')].direction"
+		statuses = "$.results[0].data..qualifier"
+		counts   = "$.results[0].data..stats.count"
+		contact  = "$.searchRecords"
+	)
+	tests := map[string]struct {
+		path, doc string
+		found     bool
+		want      string
+	}{
+		"pstn outbound":         {pstn, `{"participants":[{"purpose":"customer"},{"purpose":"external","sessions":[{"direction":"inbound"},{"direction":"outbound"}]}]}`, true, `["outbound"]`},
+		"pstn none":             {pstn, `{"participants":[{"purpose":"customer","sessions":[{"direction":"outbound"}]}]}`, true, `[]`},
+		"pstn no participants":  {pstn, `{}`, false, ""},
+		"statuses":              {statuses, `{"results":[{"data":[{"qualifier":"IDLE"},{"qualifier":"INTERACTING"}]}]}`, true, `["IDLE","INTERACTING"]`},
+		"statuses without data": {statuses, `{"results":[{"group":{}}]}`, false, ""},
+		"statuses no results":   {statuses, `{"results":[]}`, true, `[]`}, // Jayway skips an index out of range
+		"counts":                {counts, `{"results":[{"data":[{"stats":{"count":4}},{"stats":{"count":1}}]}]}`, true, `[4,1]`},
+		"counts empty data":     {counts, `{"results":[{"data":[]}]}`, true, `[]`},
+		"contact":               {contact, `{"searchRecords":[{"Id":"1"}]}`, true, `[{"Id":"1"}]`},
+		"contact missing":       {contact, `{"errorCode":"X"}`, false, ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, found, err := MustCompile(tc.path).Eval(decodeJSON(t, []byte(tc.doc)))
+			if err != nil || found != tc.found {
+				t.Fatalf("Eval = %v, %v, %v; want found=%v", got, found, err, tc.found)
+			}
+			if found && mustJSON(t, got) != mustJSON(t, decodeJSON(t, []byte(tc.want))) {
+				t.Errorf("Eval = %s, want %s", mustJSON(t, got), tc.want)
+			}
+		})
+	}
+}
