@@ -3,7 +3,7 @@
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/switchboard-dev/switchboard/host/cli.Version=$(VERSION)
+LDFLAGS  := -s -w -X github.com/switchboard-dev/switchboard/host/app.BuildVersion=$(VERSION)
 PLUGINS  := $(notdir $(wildcard plugins/*))
 
 # Generator versions for `make proto`, pinned so that the committed code is

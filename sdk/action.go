@@ -147,7 +147,7 @@ func (a *Action) Invoke(ctx context.Context, input json.RawMessage) (json.RawMes
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	return a.run(ctx, &Request{action: a.name, requestID: "test", input: input}, nil)
+	return a.run(ctx, &Request{ctx: ctx, action: a.name, requestID: "test", input: input}, nil)
 }
 
 // run calls the handler and encodes its output. logf, when not nil, records

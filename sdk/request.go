@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 )
@@ -9,6 +10,8 @@ import (
 // what the host knows about the call. A handler must not keep it after it
 // returns.
 type Request struct {
+	ctx          context.Context // the handler's, with the action's deadline
+	host         *hostConn       // nil outside a host (Action.Invoke)
 	action       string
 	requestID    string
 	metadata     Metadata

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -53,6 +54,7 @@ func Serve(actions ...*Action) {
 				grpc.ChainUnaryInterceptor(recoverUnary(logger)),
 				grpc.MaxRecvMsgSize(maxMessageSize),
 				grpc.MaxSendMsgSize(maxMessageSize),
+				grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 			)
 			return grpc.NewServer(opts...)
 		},
@@ -96,6 +98,7 @@ type grpcPlugin struct {
 }
 
 func (p *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	p.srv.broker = broker
 	pluginv1.RegisterActionPluginServer(s, p.srv)
 	return nil
 }
@@ -110,6 +113,8 @@ type server struct {
 	actions   map[string]*Action
 	described *pluginv1.DescribeResponse
 	logger    hclog.Logger
+	broker    *plugin.GRPCBroker
+	host      hostConn
 }
 
 func newServer(actions []*Action, logger hclog.Logger) (*server, error) {
@@ -136,7 +141,14 @@ func newServer(actions []*Action, logger hclog.Logger) (*server, error) {
 	return s, nil
 }
 
+// Describe answers the host's first call. When the host serves Outbound, the
+// plugin connects to it here, once, and every request reuses that connection.
 func (s *server) Describe(ctx context.Context, req *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
+	if id := req.GetOutboundBrokerId(); id != 0 && s.broker != nil {
+		if err := s.host.connect(s.broker, id); err != nil {
+			return nil, toStatus(Errorf(500, "outbound_unavailable", "%v", err))
+		}
+	}
 	return s.described, nil
 }
 
@@ -145,7 +157,9 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 	if !ok {
 		return nil, toStatus(Errorf(404, "action_not_found", "this plugin has no action %q", req.GetAction()))
 	}
-	out, err := a.run(ctx, fromInvokeRequest(req), s.logger.Error)
+	r := fromInvokeRequest(req)
+	r.ctx, r.host = ctx, &s.host
+	out, err := a.run(ctx, r, s.logger.Error)
 	if err != nil {
 		return nil, toStatus(err)
 	}

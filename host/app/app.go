@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/inbound"
+	"github.com/switchboard-dev/switchboard/host/outbound"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/server"
@@ -27,6 +28,7 @@ type Host struct {
 	Registry *registry.Registry
 	Pipeline *pipeline.Pipeline
 	Catalog  *catalog.Catalog
+	Outbound *outbound.Pool
 
 	ready atomic.Bool
 }
@@ -41,11 +43,23 @@ func NewLogger(cfg *config.Config) hclog.Logger {
 	})
 }
 
+// Options are what a host is built with beyond its config.
+type Options struct {
+	// Observer receives outbound metrics; nil for none.
+	Observer outbound.Observer
+}
+
 // New assembles a host; Load starts its plugins.
 func New(cfg *config.Config, logger hclog.Logger) (*Host, error) {
+	return NewWithOptions(cfg, logger, Options{})
+}
+
+// NewWithOptions is New with options.
+func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Host, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
+	pool := outbound.NewPool(cfg.Connections, outbound.Options{Observer: opts.Observer, UserAgent: "switchboard/" + Version()})
 	overrides := make(map[string]registry.Overrides, len(cfg.Actions))
 	for name, a := range cfg.Actions {
 		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping}
@@ -60,6 +74,7 @@ func New(cfg *config.Config, logger hclog.Logger) (*Host, error) {
 		Process: catalog.ProcessOptions{
 			StartTimeout: cfg.PluginStartTimeout,
 			LogLevel:     cfg.LogLevel,
+			Outbound:     pool,
 		},
 		Pins:          pins,
 		RequirePinned: cfg.RequirePinnedPlugins,
@@ -76,6 +91,7 @@ func New(cfg *config.Config, logger hclog.Logger) (*Host, error) {
 		Registry: reg,
 		Pipeline: pipeline.New(reg),
 		Catalog:  cat,
+		Outbound: pool,
 	}, nil
 }
 
@@ -92,6 +108,11 @@ func (h *Host) Load(ctx context.Context) ([]catalog.Problem, error) {
 	}
 	for _, a := range snap.Actions() {
 		h.Logger.Info("serving action", "action", a.Name, "plugin", a.Plugin.Name, "version", a.Version, "timeout", a.Timeout)
+		for _, c := range a.Connections {
+			if _, ok := h.Outbound.Get(c); !ok {
+				h.Logger.Warn("the action uses a connection the config does not define; its calls will fail", "action", a.Name, "connection", c)
+			}
+		}
 	}
 	h.Registry.Swap(snap)
 	h.ready.Store(true)

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/outbound"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
@@ -39,6 +40,8 @@ type ProcessOptions struct {
 	Pin string
 	// LogLevel is passed to the plugin (SWITCHBOARD_LOG_LEVEL).
 	LogLevel string
+	// Outbound holds the connections the plugin's actions may call.
+	Outbound *outbound.Pool
 }
 
 // Process is one running plugin process.
@@ -47,6 +50,8 @@ type Process struct {
 	client   *plugin.Client
 	rpc      pluginv1.ActionPluginClient
 	describe *pluginv1.DescribeResponse
+	actions  map[string]*pluginv1.Action
+	outbound *outboundServer
 	pid      int
 	dir      string
 }
@@ -121,16 +126,26 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	if err != nil {
 		return p, fmt.Errorf("handshake: %w", err)
 	}
-	p.rpc = raw.(pluginv1.ActionPluginClient)
+	pc := raw.(*pluginClient)
+	p.rpc = pc.rpc
+
+	// The host serves Outbound to this process on one broker stream; the
+	// plugin connects once, while it describes itself.
+	p.outbound = &outboundServer{plugin: bin.Name, pool: opts.Outbound}
+	brokerID := p.outbound.serve(pc.broker)
 
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
-	p.describe, err = p.rpc.Describe(ctx, &pluginv1.DescribeRequest{})
+	p.describe, err = p.rpc.Describe(ctx, &pluginv1.DescribeRequest{OutboundBrokerId: brokerID})
 	if err != nil {
 		return p, fmt.Errorf("describe: %w", err)
 	}
 	if len(p.describe.GetActions()) == 0 {
 		return p, errors.New("describe: the plugin serves no actions")
+	}
+	p.actions = make(map[string]*pluginv1.Action, len(p.describe.GetActions()))
+	for _, a := range p.describe.GetActions() {
+		p.actions[a.GetName()] = a
 	}
 	return p, nil
 }
@@ -161,6 +176,11 @@ func (p *Process) Kill() {
 // plugin's own typed error, or what the transport's failure means for the
 // caller.
 func (p *Process) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
+	if a := p.actions[req.GetAction()]; len(a.GetConnections()) > 0 {
+		inv := &invocation{action: a.GetName(), uses: a.GetConnections(), idempotent: a.GetIdempotent()}
+		inv.deadline, inv.hasDL = ctx.Deadline()
+		defer p.outbound.register(req.GetInvocationId(), inv)()
+	}
 	resp, err := p.rpc.Invoke(ctx, req)
 	if err != nil {
 		return nil, p.invokeError(ctx, req.GetAction(), err)
@@ -201,8 +221,15 @@ func (hostPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 	return errors.New("switchboard: the host does not serve actions")
 }
 
-func (hostPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
-	return pluginv1.NewActionPluginClient(conn), nil
+func (hostPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return &pluginClient{rpc: pluginv1.NewActionPluginClient(conn), broker: broker}, nil
+}
+
+// pluginClient is what Dispense returns: the plugin's service and the broker
+// on which the host serves it Outbound.
+type pluginClient struct {
+	rpc    pluginv1.ActionPluginClient
+	broker *plugin.GRPCBroker
 }
 
 var _ plugin.GRPCPlugin = hostPlugin{}

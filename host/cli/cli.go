@@ -8,18 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/switchboard-dev/switchboard/host/app"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
-
-// Version is the host's version; the Makefile sets it at link time.
-var Version = ""
 
 // Execute runs the command line and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -32,7 +28,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(), pluginsCommand(), checksumCommand(), invokeCommand(), versionCommand())
+	root.AddCommand(serveCommand(), pluginsCommand(), checksumCommand(), invokeCommand(), simCommand(), versionCommand())
 	err := root.ExecuteContext(ctx)
 	var exit exitError
 	switch {
@@ -82,24 +78,8 @@ func versionCommand() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "switchboard %s (plugin protocol %d, %s)\n", version(), pluginv1.ProtocolVersion, runtime.Version())
+			fmt.Fprintf(cmd.OutOrStdout(), "switchboard %s (plugin protocol %d, %s)\n", app.Version(), pluginv1.ProtocolVersion, runtime.Version())
 			return nil
 		},
 	}
-}
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
-
-// stderrIsTerminal is used to keep logs quiet for one-shot commands.
-func stderrIsTerminal() bool {
-	fi, err := os.Stderr.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -20,6 +20,7 @@ func invokeCommand() *cobra.Command {
 		cf    configFlags
 		input string
 		trace bool
+		dev   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "invoke ACTION",
@@ -42,6 +43,13 @@ timing, on standard error.`,
 			// Plugin failures and load problems still reach stderr.
 			cfg.LogLevel = "warn"
 			logger := app.NewLogger(cfg)
+			if dev {
+				stop, _, err := app.StartDevGenesys(cfg)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			stderr := cmd.ErrOrStderr()
 			start := time.Now()
 			host, err := app.New(cfg, logger)
@@ -86,6 +94,7 @@ timing, on standard error.`,
 	cf.register(cmd)
 	cmd.Flags().StringVar(&input, "input", "{}", "the input JSON object, @FILE to read it from a file, or @- for standard input")
 	cmd.Flags().BoolVar(&trace, "trace", false, "print each stage and its timing on standard error")
+	cmd.Flags().BoolVar(&dev, "dev", false, "point the genesys connection at an embedded Genesys Cloud simulator when the config gives it no credential")
 	return cmd
 }
 

@@ -41,8 +41,18 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 				return err
 			}
 			logger := app.NewLogger(cfg)
-			if dev && !cfg.Inbound.Enabled() {
-				logger.Warn("development mode: serving WITHOUT inbound authentication")
+			if dev {
+				if !cfg.Inbound.Enabled() {
+					logger.Warn("development mode: serving WITHOUT inbound authentication")
+				}
+				stop, simURL, err := app.StartDevGenesys(cfg)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				if simURL != "" {
+					logger.Warn("development mode: connection genesys calls the embedded Genesys Cloud simulator", "url", simURL)
+				}
 			}
 			host, err := app.New(cfg, logger)
 			if err != nil {

@@ -55,9 +55,10 @@ type Config struct {
 	LogLevel             string // trace, debug, info, warn, error
 	LogFormat            string // text or json
 
-	Inbound Inbound
-	Plugins map[string]Plugin // by file name
-	Actions map[string]Action // by action name
+	Inbound     Inbound
+	Plugins     map[string]Plugin      // by file name
+	Actions     map[string]Action      // by action name
+	Connections map[string]*Connection // by connection name
 }
 
 // Inbound is how callers (Genesys Cloud) authenticate. Any enabled method
@@ -111,6 +112,7 @@ func Default() *Config {
 		LogFormat:            "text",
 		Plugins:              map[string]Plugin{},
 		Actions:              map[string]Action{},
+		Connections:          map[string]*Connection{},
 	}
 }
 
@@ -160,9 +162,10 @@ type file struct {
 	LogFormat            *string      `hcl:"log_format,optional"`
 	LogFormatRange       hcl.Range    `hcl:"log_format,attr_range"`
 
-	Inbound *inboundBlock `hcl:"inbound,block"`
-	Plugins []pluginBlock `hcl:"plugin,block"`
-	Actions []actionBlock `hcl:"action,block"`
+	Inbound     *inboundBlock     `hcl:"inbound,block"`
+	Plugins     []pluginBlock     `hcl:"plugin,block"`
+	Actions     []actionBlock     `hcl:"action,block"`
+	Connections []connectionBlock `hcl:"connection,block"`
 }
 
 type durationAttr = *string
@@ -313,6 +316,19 @@ func (f *file) config() (*Config, error) {
 		// Parents before children, and never in map order.
 		slices.SortFunc(act.Mapping, func(a, b mapping.Rule) int { return strings.Compare(a.Target, b.Target) })
 		c.Actions[a.Name] = act
+	}
+	for i := range f.Connections {
+		b := &f.Connections[i]
+		if _, dup := c.Connections[b.Name]; dup {
+			fail(b.Range, "connection %q is configured twice", b.Name)
+			continue
+		}
+		conn, err := b.connection()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.Connections[b.Name] = conn
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -626,10 +626,13 @@ func (x *OutboundRequest) GetBody() []byte {
 }
 
 type OutboundResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Status  int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// Attempts the host made: retries and a retry after a token refresh
+	// included.
+	Attempts      int32 `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -683,6 +686,13 @@ func (x *OutboundResponse) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *OutboundResponse) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
 }
 
 type Header struct {
@@ -792,11 +802,12 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x06method\x18\x03 \x01(\tR\x06method\x12\x10\n" +
 	"\x03url\x18\x04 \x01(\tR\x03url\x127\n" +
 	"\aheaders\x18\x05 \x03(\v2\x1d.switchboard.plugin.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x06 \x01(\fR\x04body\"w\n" +
+	"\x04body\x18\x06 \x01(\fR\x04body\"\x93\x01\n" +
 	"\x10OutboundResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x127\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1d.switchboard.plugin.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"4\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1a\n" +
+	"\battempts\x18\x04 \x01(\x05R\battempts\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\tR\x06values2\xc2\x01\n" +

@@ -1,0 +1,110 @@
+package catalog
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/outbound"
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+)
+
+// invocation is an action running in a plugin process: what its outbound
+// calls may do, and until when.
+type invocation struct {
+	action     string
+	uses       []string
+	idempotent bool
+	deadline   time.Time
+	hasDL      bool
+}
+
+// outboundServer serves one plugin process's Outbound calls. A call is
+// accepted only on behalf of an invocation of that process that is still
+// running, and only on a connection its action declared.
+type outboundServer struct {
+	pluginv1.UnimplementedOutboundServer
+	plugin      string
+	pool        *outbound.Pool
+	invocations sync.Map // uint64 → *invocation
+}
+
+func (s *outboundServer) register(id uint64, inv *invocation) func() {
+	s.invocations.Store(id, inv)
+	return func() { s.invocations.Delete(id) }
+}
+
+func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) (*pluginv1.OutboundResponse, error) {
+	v, ok := s.invocations.Load(req.GetInvocationId())
+	if !ok {
+		return nil, errorStatus(apierr.New(http.StatusForbidden, "outbound_refused",
+			"plugin %q: outbound calls are allowed only while one of its actions runs", s.plugin))
+	}
+	inv := v.(*invocation)
+	if !slices.Contains(inv.uses, req.GetConnection()) {
+		return nil, errorStatus(apierr.New(http.StatusForbidden, "outbound_refused",
+			"action %q did not declare connection %q (the plugin must call Uses(%q))", inv.action, req.GetConnection(), req.GetConnection()))
+	}
+	conn, ok := s.pool.Get(req.GetConnection())
+	if !ok {
+		return nil, errorStatus(apierr.New(http.StatusInternalServerError, "connection_not_configured",
+			"the host's config defines no connection %q, which action %q uses", req.GetConnection(), inv.action))
+	}
+	if inv.hasDL {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, inv.deadline) // never beyond the action's budget
+		defer cancel()
+	}
+	header := make(http.Header, len(req.GetHeaders()))
+	for _, h := range req.GetHeaders() {
+		header[http.CanonicalHeaderKey(h.GetName())] = h.GetValues()
+	}
+	resp, err := conn.Do(ctx, &outbound.Call{
+		Method:     req.GetMethod(),
+		URL:        req.GetUrl(),
+		Header:     header,
+		Body:       req.GetBody(),
+		Idempotent: inv.idempotent,
+	})
+	if err != nil {
+		return nil, errorStatus(apierr.From(err))
+	}
+	out := &pluginv1.OutboundResponse{Status: int32(resp.Status), Body: resp.Body, Attempts: int32(resp.Attempts)}
+	for k, v := range resp.Header {
+		out.Headers = append(out.Headers, &pluginv1.Header{Name: k, Values: v})
+	}
+	return out, nil
+}
+
+// serve serves Outbound on a broker stream for the life of the process.
+func (s *outboundServer) serve(broker interface {
+	NextId() uint32
+	AcceptAndServe(uint32, func([]grpc.ServerOption) *grpc.Server)
+}) uint32 {
+	id := broker.NextId()
+	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		srv := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(maxMessageSize))...)
+		pluginv1.RegisterOutboundServer(srv, s)
+		return srv
+	})
+	return id
+}
+
+// errorStatus carries a host error to the plugin as a gRPC status whose
+// detail is a pluginv1.Error, as plugins carry theirs to the host.
+func errorStatus(e *apierr.Error) error {
+	st := status.New(codes.Unknown, e.Message)
+	if d, err := st.WithDetails(&pluginv1.Error{Code: e.Code, Message: e.Message, HttpStatus: int32(e.Status), Retryable: e.Retryable}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+var _ pluginv1.OutboundServer = (*outboundServer)(nil)

@@ -1,0 +1,310 @@
+// Command loadbench measures the host's request path over HTTP, side by side
+// in one run, for `make bench`:
+//
+//	(a) in-process baseline: the same server and pipeline (decode, map,
+//	    validate, call, validate, encode) with the handler a Go function;
+//	(b) the host → echo plugin path: the handler in a go-plugin subprocess.
+//
+// Rounds of each scenario alternate (a b a b …) so that a noisy machine
+// affects both alike; it reports the median round. The load comes from a
+// separate process (this binary re-executed with -load), so the CPU figures
+// are the server's own: the host process plus its plugin processes.
+//
+// The last line is plugin_vs_inprocess_throughput_ratio=<median b / median a>.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/switchboard-dev/switchboard/host/app"
+	"github.com/switchboard-dev/switchboard/host/config"
+	"github.com/switchboard-dev/switchboard/host/pipeline"
+	"github.com/switchboard-dev/switchboard/host/registry"
+	"github.com/switchboard-dev/switchboard/host/server"
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+)
+
+func main() {
+	var (
+		pluginDir   = flag.String("plugin-dir", "./bin/plugins", "directory holding the echo plugin")
+		concurrency = flag.Int("c", 16, "concurrent connections")
+		duration    = flag.Duration("d", 5*time.Second, "length of one round")
+		rounds      = flag.Int("rounds", 3, "rounds per scenario")
+		load        = flag.String("load", "", "internal: generate load against this URL and print the result as JSON")
+		cpuprofile  = flag.String("cpuprofile", "", "write the host process's CPU profile to this file")
+	)
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *load != "" {
+		if err := generate(*load, *concurrency, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*pluginDir, *concurrency, *duration, *rounds); err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+// scenario is one server under test.
+type scenario struct {
+	name    string
+	url     string
+	pids    []int // plugin processes whose CPU counts too
+	results []result
+}
+
+// result is one round of load, as the generator reports it.
+type result struct {
+	Requests  int           `json:"requests"`
+	Errors    int           `json:"errors"`
+	Seconds   float64       `json:"seconds"`
+	P50       time.Duration `json:"p50"`
+	P99       time.Duration `json:"p99"`
+	CPUPerReq time.Duration `json:"-"` // server CPU (host + plugins) per request
+}
+
+func (r result) rps() float64 { return float64(r.Requests) / r.Seconds }
+
+func run(pluginDir string, concurrency int, duration time.Duration, rounds int) error {
+	cfg := config.Default()
+	cfg.PluginDir = pluginDir
+	cfg.LogLevel = "warn"
+	host, err := app.New(cfg, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}))
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	if _, err := host.Load(context.Background()); err != nil {
+		return err
+	}
+	echo, ok := host.Registry.Current().Lookup("echo")
+	if !ok {
+		return fmt.Errorf("no echo action in %s: run make build first", pluginDir)
+	}
+
+	// (a) The same action description, server and pipeline, with the handler
+	// in this process: it returns its input, as the echo plugin does.
+	inproc, err := inProcessEcho(host, echo)
+	if err != nil {
+		return err
+	}
+	a := &scenario{name: "a in-process baseline"}
+	b := &scenario{name: "b host -> echo plugin", pids: []int{echo.Plugin.PID}}
+	for _, s := range []struct {
+		sc *scenario
+		h  http.Handler
+	}{{a, inproc}, {b, host.Handler()}} {
+		url, stop, err := listen(s.h)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		s.sc.url = url + "/actions/echo"
+	}
+	scenarios := []*scenario{a, b}
+
+	fmt.Printf("load: %d connections, %d rounds of %v per scenario, alternating; figures are the median round\n", concurrency, rounds, duration)
+	for i := 0; i < rounds; i++ {
+		for _, s := range scenarios {
+			r, err := measure(s, concurrency, duration)
+			if err != nil {
+				return err
+			}
+			s.results = append(s.results, r)
+		}
+	}
+	fmt.Printf("%-26s %10s %9s %9s %14s %7s\n", "scenario", "req/s", "p50", "p99", "server CPU/req", "errors")
+	for _, s := range scenarios {
+		m := median(s.results)
+		errs := 0
+		for _, r := range s.results {
+			errs += r.Errors
+		}
+		fmt.Printf("%-26s %10.0f %9s %9s %14s %7d\n", s.name, m.rps(), ms(m.P50), ms(m.P99), us(m.CPUPerReq), errs)
+	}
+	fmt.Printf("plugin_vs_inprocess_throughput_ratio=%.2f\n", median(b.results).rps()/median(a.results).rps())
+	return nil
+}
+
+// inProcessEcho builds a server whose only action is echo's description with
+// a Go function as its handler.
+func inProcessEcho(host *app.Host, echo *registry.Action) (http.Handler, error) {
+	desc := &pluginv1.Action{Name: echo.Name, InputSchema: echo.InputSchemaJSON, OutputSchema: echo.OutputSchemaJSON}
+	a, err := registry.New(desc, registry.Plugin{Name: "in-process"}, echoFunc{}, registry.Overrides{}, registry.Options{})
+	if err != nil {
+		return nil, err
+	}
+	snap, err := registry.NewSnapshot(a)
+	if err != nil {
+		return nil, err
+	}
+	reg := &registry.Registry{}
+	reg.Swap(snap)
+	return server.New(server.Options{Pipeline: pipeline.New(reg), MaxBodyBytes: host.Config.MaxBodyBytes}), nil
+}
+
+type echoFunc struct{}
+
+func (echoFunc) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
+	return req.GetInput(), nil
+}
+
+func listen(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// measure runs one round against s from a separate load process and
+// attributes the server's CPU time to it.
+func measure(s *scenario, concurrency int, duration time.Duration) (result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(self, "-load", s.url, "-c", strconv.Itoa(concurrency), "-d", duration.String())
+	cmd.Stderr = os.Stderr
+	before := cpu(s.pids)
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, fmt.Errorf("load against %s: %w", s.url, err)
+	}
+	used := cpu(s.pids) - before
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return result{}, err
+	}
+	if r.Requests > 0 {
+		r.CPUPerReq = used / time.Duration(r.Requests)
+	}
+	return r, nil
+}
+
+// cpu is the CPU time used so far by this process and the given processes.
+func cpu(pids []int) time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	for _, pid := range pids {
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		utime, _ := strconv.ParseInt(f[11], 10, 64) // fields 14 and 15 of stat, in clock ticks
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(utime+stime) * (time.Second / 100) // USER_HZ is 100 on Linux
+	}
+	return total
+}
+
+func median(rs []result) result {
+	s := append([]result(nil), rs...)
+	sort.Slice(s, func(i, j int) bool { return s[i].rps() < s[j].rps() })
+	return s[len(s)/2]
+}
+
+// generate is the load process: concurrency workers POST the same small
+// input over keep-alive connections for the duration.
+func generate(url string, concurrency int, duration time.Duration) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, DisableCompression: true}}
+	body := []byte(`{"message":"hello from loadbench"}`)
+	// Warm up the connections, outside the measurement.
+	for i := 0; i < concurrency*4; i++ {
+		if err := post(client, url, body); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		errs      int
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(duration)
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 1<<16)
+			bad := 0
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := post(client, url, body); err != nil {
+					bad++
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, lat...)
+			errs += bad
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	if len(latencies) == 0 {
+		return errors.New("no request succeeded")
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	return json.NewEncoder(os.Stdout).Encode(result{
+		Requests: len(latencies), Errors: errs, Seconds: elapsed,
+		P50: latencies[len(latencies)/2], P99: latencies[len(latencies)*99/100],
+	})
+}
+
+func post(client *http.Client, url string, body []byte) error {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return err
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+func us(d time.Duration) string { return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond)) }

@@ -1,0 +1,144 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+)
+
+// AttemptsHeader is set on every response Request.HTTP returns: how many
+// requests the host sent downstream for it (retries included).
+const AttemptsHeader = "X-Switchboard-Attempts"
+
+// HTTP returns a client whose requests go through the Switchboard host on
+// the named connection (declared with Action.Uses). The host adds the
+// connection's credential, applies its retry and circuit policies, and
+// refuses hosts outside the connection. URLs may be paths relative to the
+// connection's base URL:
+//
+//	resp, err := req.HTTP("genesys").Get("/api/v2/users/" + url.PathEscape(id))
+//
+// Requests made without a context deadline get the action's deadline. The
+// client does not follow redirects itself; the host follows those it allows.
+// A refusal or a downstream failure is an *Error a handler can return as it
+// is (errors.As finds it inside the client's *url.Error).
+func (r *Request) HTTP(connection string) *http.Client {
+	return &http.Client{
+		Transport:     &hostTransport{req: r, connection: connection},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// hostConn is the plugin's one connection back to the host's Outbound
+// service, set up when the host describes the plugin and reused by every
+// request.
+type hostConn struct {
+	client atomic.Pointer[pluginv1.OutboundClient]
+}
+
+func (h *hostConn) connect(broker *plugin.GRPCBroker, id uint32) error {
+	conn, err := broker.Dial(id)
+	if err != nil {
+		return fmt.Errorf("connecting to the host's outbound service: %w", err)
+	}
+	c := pluginv1.NewOutboundClient(conn)
+	h.client.Store(&c)
+	return nil
+}
+
+func (h *hostConn) get() pluginv1.OutboundClient {
+	if h == nil {
+		return nil
+	}
+	if c := h.client.Load(); c != nil {
+		return *c
+	}
+	return nil
+}
+
+// hostTransport sends one request to the host as an Outbound call.
+type hostTransport struct {
+	req        *Request
+	connection string
+}
+
+func (t *hostTransport) RoundTrip(hr *http.Request) (*http.Response, error) {
+	client := t.req.host.get()
+	if client == nil {
+		return nil, Errorf(500, "no_host", "Request.HTTP needs the Switchboard host: connection %q is unavailable outside it", t.connection)
+	}
+	var body []byte
+	if hr.Body != nil {
+		b, err := io.ReadAll(hr.Body)
+		hr.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading the request body: %w", err)
+		}
+		body = b
+	}
+	ctx := hr.Context()
+	if _, ok := ctx.Deadline(); !ok && t.req.ctx != nil {
+		ctx = t.req.ctx // the action's deadline travels with every call
+	}
+	out := &pluginv1.OutboundRequest{
+		InvocationId: t.req.invocationID,
+		Connection:   t.connection,
+		Method:       hr.Method,
+		Url:          hr.URL.String(),
+		Body:         body,
+	}
+	for k, v := range hr.Header {
+		out.Headers = append(out.Headers, &pluginv1.Header{Name: k, Values: v})
+	}
+	resp, err := client.Do(ctx, out)
+	if err != nil {
+		return nil, fromStatus(ctx, err)
+	}
+	header := make(http.Header, len(resp.GetHeaders())+1)
+	for _, h := range resp.GetHeaders() {
+		header[http.CanonicalHeaderKey(h.GetName())] = h.GetValues()
+	}
+	header.Set(AttemptsHeader, strconv.Itoa(int(resp.GetAttempts())))
+	code := int(resp.GetStatus())
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		StatusCode:    code,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Body:          io.NopCloser(bytes.NewReader(resp.GetBody())),
+		ContentLength: int64(len(resp.GetBody())),
+		Request:       hr,
+	}, nil
+}
+
+// fromStatus turns the host's refusal or failure into an *Error.
+func fromStatus(ctx context.Context, err error) error {
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if e, ok := d.(*pluginv1.Error); ok {
+			return &Error{Status: int(e.GetHttpStatus()), Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable()}
+		}
+	}
+	switch {
+	case st.Code() == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return Errorf(504, "timeout", "the downstream call ran out of time")
+	case st.Code() == codes.Canceled:
+		return Errorf(504, "timeout", "the downstream call was cancelled")
+	}
+	return Errorf(502, "host_unavailable", "the host's outbound service failed: %s", st.Message())
+}
+
+var _ http.RoundTripper = (*hostTransport)(nil)
