@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -48,7 +49,11 @@ type hostConn struct {
 }
 
 func (h *hostConn) connect(broker *plugin.GRPCBroker, id uint32) error {
-	conn, err := broker.Dial(id)
+	conn, err := broker.DialWithOptions(id,
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
+		grpc.WithInitialWindowSize(windowSize),
+		grpc.WithInitialConnWindowSize(windowSize),
+	)
 	if err != nil {
 		return fmt.Errorf("connecting to the host's outbound service: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -19,6 +18,14 @@ import (
 // maxMessageSize bounds every gRPC message between host and plugin; the host
 // uses the same bound.
 const maxMessageSize = 32 << 20
+
+// windowSize is the HTTP/2 flow-control window, as on the host's side.
+const windowSize = 4 << 20
+
+// streamWorkers is how many goroutines serve the host's calls; each keeps
+// its grown stack, so a call does not pay for a new goroutine and its stack
+// growth. Calls beyond them get a goroutine of their own, as without workers.
+const streamWorkers = 64
 
 // parentPollInterval is how often a plugin checks that the host that started
 // it is still there.
@@ -54,7 +61,10 @@ func Serve(actions ...*Action) {
 				grpc.ChainUnaryInterceptor(recoverUnary(logger)),
 				grpc.MaxRecvMsgSize(maxMessageSize),
 				grpc.MaxSendMsgSize(maxMessageSize),
-				grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+				grpc.NumStreamWorkers(streamWorkers),
+				// Fixed windows turn off bandwidth-delay probing (PINGs).
+				grpc.InitialWindowSize(windowSize),
+				grpc.InitialConnWindowSize(windowSize),
 			)
 			return grpc.NewServer(opts...)
 		},

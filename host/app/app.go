@@ -64,10 +64,6 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Hos
 	for name, a := range cfg.Actions {
 		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping}
 	}
-	pins := make(map[string]string, len(cfg.Plugins))
-	for name, p := range cfg.Plugins {
-		pins[name] = p.SHA256
-	}
 	cat, err := catalog.New(catalog.Options{
 		Dir:    cfg.PluginDir,
 		Logger: logger.Named("plugins"),
@@ -76,7 +72,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Hos
 			LogLevel:     cfg.LogLevel,
 			Outbound:     pool,
 		},
-		Pins:          pins,
+		Plugins:       cfg.Plugins,
 		RequirePinned: cfg.RequirePinnedPlugins,
 		Overrides:     overrides,
 		Action:        registry.Options{DefaultTimeout: cfg.DefaultActionTimeout},

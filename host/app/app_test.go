@@ -336,7 +336,7 @@ func TestPluginSeesNoHostEnvironment(t *testing.T) {
 	if err := json.Unmarshal(a.body, &out); err != nil {
 		t.Fatal(err)
 	}
-	allowed := []string{"TMPDIR=", "SWITCHBOARD_LOG_LEVEL=", "SWITCHBOARD_PLUGIN=", "PLUGIN_"}
+	allowed := []string{"TMPDIR=", "SWITCHBOARD_LOG_LEVEL=", "GOMAXPROCS=", "SWITCHBOARD_PLUGIN=", "PLUGIN_"}
 	for _, kv := range out.Env {
 		ok := false
 		for _, p := range allowed {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/registry"
 )
 
@@ -21,8 +22,8 @@ type Options struct {
 	// Process is how each plugin process is started (Pin and SocketRoot are
 	// set per plugin by the catalog).
 	Process ProcessOptions
-	// Pins are the expected SHA-256 (hex) of plugin binaries, by file name.
-	Pins map[string]string
+	// Plugins are the config's settings of plugin binaries, by file name.
+	Plugins map[string]config.Plugin
 	// RequirePinned refuses every binary without a pin.
 	RequirePinned bool
 	// Overrides are the config's changes to actions, by action name.
@@ -68,8 +69,11 @@ func (c *Catalog) Load(ctx context.Context) (*registry.Snapshot, []Problem, erro
 	errs := make([]error, len(bins))
 	var wg sync.WaitGroup
 	for i, bin := range bins {
-		pin, pinned := c.opts.Pins[bin.Name]
-		if !pinned && c.opts.RequirePinned {
+		pc, ok := c.opts.Plugins[bin.Name]
+		if !ok {
+			pc = config.Plugin{GOMAXPROCS: config.DefaultPluginGOMAXPROCS}
+		}
+		if pc.SHA256 == "" && c.opts.RequirePinned {
 			errs[i] = errors.New("refused: require_pinned_plugins is on and it has no pin; add the line `switchboard checksum` prints to the config")
 			continue
 		}
@@ -77,7 +81,7 @@ func (c *Catalog) Load(ctx context.Context) (*registry.Snapshot, []Problem, erro
 		go func() {
 			defer wg.Done()
 			opts := c.opts.Process
-			opts.Pin, opts.SocketRoot, opts.Logger = pin, c.root, c.logger
+			opts.Pin, opts.GOMAXPROCS, opts.SocketRoot, opts.Logger = pc.SHA256, pc.GOMAXPROCS, c.root, c.logger
 			procs[i], errs[i] = Start(ctx, bin, opts)
 		}()
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/internal/testutil"
 )
 
@@ -89,7 +90,7 @@ func TestPinMismatchNeverRuns(t *testing.T) {
 	os.Mkdir(plugins, 0o755)
 	marker := filepath.Join(dir, "ran")
 	write(t, filepath.Join(plugins, "evil"), "#!/bin/sh\ntouch "+marker+"\n", 0o755)
-	cat, err := New(Options{Dir: plugins, Pins: map[string]string{"evil": strings.Repeat("ab", 32)}})
+	cat, err := New(Options{Dir: plugins, Plugins: map[string]config.Plugin{"evil": {SHA256: strings.Repeat("ab", 32)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestRequirePinned(t *testing.T) {
 	write(t, filepath.Join(plugins, "echo"), string(data), 0o755)
 	write(t, filepath.Join(plugins, "other"), string(data), 0o755)
 	sum, _ := FileSHA256(echoBin)
-	cat, err := New(Options{Dir: plugins, RequirePinned: true, Pins: map[string]string{"echo": sum}})
+	cat, err := New(Options{Dir: plugins, RequirePinned: true, Plugins: map[string]config.Plugin{"echo": {SHA256: sum}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,10 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 	return out, nil
 }
 
+// outboundWorkers is how many goroutines serve a plugin's Outbound calls
+// without starting a new one (and growing its stack) per call.
+const outboundWorkers = 32
+
 // serve serves Outbound on a broker stream for the life of the process.
 func (s *outboundServer) serve(broker interface {
 	NextId() uint32
@@ -90,7 +94,13 @@ func (s *outboundServer) serve(broker interface {
 }) uint32 {
 	id := broker.NextId()
 	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		srv := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(maxMessageSize))...)
+		srv := grpc.NewServer(append(opts,
+			grpc.MaxRecvMsgSize(maxMessageSize),
+			grpc.MaxSendMsgSize(maxMessageSize),
+			grpc.NumStreamWorkers(outboundWorkers),
+			grpc.InitialWindowSize(windowSize),
+			grpc.InitialConnWindowSize(windowSize),
+		)...)
 		pluginv1.RegisterOutboundServer(srv, s)
 		return srv
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -26,6 +27,9 @@ import (
 // SDK does on its side.
 const maxMessageSize = 32 << 20
 
+// windowSize is the HTTP/2 flow-control window of plugin connections.
+const windowSize = 4 << 20
+
 // ProcessOptions are how a plugin process is started.
 type ProcessOptions struct {
 	// Logger receives the plugin's log lines under its name. Nil: no logs.
@@ -40,6 +44,8 @@ type ProcessOptions struct {
 	Pin string
 	// LogLevel is passed to the plugin (SWITCHBOARD_LOG_LEVEL).
 	LogLevel string
+	// GOMAXPROCS of the plugin process; 0 means 1.
+	GOMAXPROCS int
 	// Outbound holds the connections the plugin's actions may call.
 	Outbound *outbound.Pool
 }
@@ -75,7 +81,11 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	// SkipHostEnv: the plugin gets this environment and nothing of the host's
 	// (go-plugin adds only its handshake variables).
 	cmd := exec.Command(bin.Path)
-	cmd.Env = []string{"TMPDIR=" + dir, "SWITCHBOARD_LOG_LEVEL=" + opts.LogLevel}
+	cmd.Env = []string{
+		"TMPDIR=" + dir,
+		"SWITCHBOARD_LOG_LEVEL=" + opts.LogLevel,
+		"GOMAXPROCS=" + strconv.Itoa(max(opts.GOMAXPROCS, 1)),
+	}
 	cmd.Dir = dir
 	cmd.SysProcAttr = sysProcAttr()
 
@@ -91,6 +101,11 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 		Logger:           logger.Named(bin.Name),
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
+			// Fixed flow-control windows turn off gRPC's bandwidth-delay
+			// probing, whose PING round trips cost as much as a call on a
+			// local socket.
+			grpc.WithInitialWindowSize(windowSize),
+			grpc.WithInitialConnWindowSize(windowSize),
 		},
 	}
 	if opts.Pin != "" {

@@ -3,7 +3,10 @@
 //
 //	(a) in-process baseline: the same server and pipeline (decode, map,
 //	    validate, call, validate, encode) with the handler a Go function;
-//	(b) the host → echo plugin path: the handler in a go-plugin subprocess.
+//	(b) the host → echo plugin path: the handler in a go-plugin subprocess;
+//	(c) the host → genesys-users path: fetchUserProfile makes one outbound
+//	    call per request, through the host, to a local Genesys Cloud
+//	    simulator (served in the host process, so its CPU counts too).
 //
 // Rounds of each scenario alternate (a b a b …) so that a noisy machine
 // affects both alike; it reports the median round. The load comes from a
@@ -38,6 +41,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/app"
 	"github.com/switchboard-dev/switchboard/host/config"
+	"github.com/switchboard-dev/switchboard/host/genesys/sim"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/server"
@@ -51,7 +55,9 @@ func main() {
 		duration    = flag.Duration("d", 5*time.Second, "length of one round")
 		rounds      = flag.Int("rounds", 3, "rounds per scenario")
 		load        = flag.String("load", "", "internal: generate load against this URL and print the result as JSON")
+		body        = flag.String("body", "", "internal: the request body of -load")
 		cpuprofile  = flag.String("cpuprofile", "", "write the host process's CPU profile to this file")
+		only        = flag.String("only", "", "run only the scenarios with these letters, e.g. \"b\" (the ratio needs a and b)")
 	)
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -66,13 +72,13 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	if *load != "" {
-		if err := generate(*load, *concurrency, *duration); err != nil {
+		if err := generate(*load, []byte(*body), *concurrency, *duration); err != nil {
 			fmt.Fprintln(os.Stderr, "loadbench:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := run(*pluginDir, *concurrency, *duration, *rounds); err != nil {
+	if err := run(*pluginDir, *concurrency, *duration, *rounds, *only); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
@@ -83,26 +89,33 @@ func main() {
 type scenario struct {
 	name    string
 	url     string
+	body    string
 	pids    []int // plugin processes whose CPU counts too
 	results []result
 }
 
 // result is one round of load, as the generator reports it.
 type result struct {
-	Requests  int           `json:"requests"`
-	Errors    int           `json:"errors"`
-	Seconds   float64       `json:"seconds"`
-	P50       time.Duration `json:"p50"`
-	P99       time.Duration `json:"p99"`
-	CPUPerReq time.Duration `json:"-"` // server CPU (host + plugins) per request
+	Requests     int           `json:"requests"`
+	Errors       int           `json:"errors"`
+	Seconds      float64       `json:"seconds"`
+	P50          time.Duration `json:"p50"`
+	P99          time.Duration `json:"p99"`
+	CPUPerReq    time.Duration `json:"-"` // server CPU (host + plugins) per request
+	PluginPerReq time.Duration `json:"-"` // the plugins' share of it
 }
 
 func (r result) rps() float64 { return float64(r.Requests) / r.Seconds }
 
-func run(pluginDir string, concurrency int, duration time.Duration, rounds int) error {
+func run(pluginDir string, concurrency int, duration time.Duration, rounds int, only string) error {
 	cfg := config.Default()
 	cfg.PluginDir = pluginDir
 	cfg.LogLevel = "warn"
+	stopSim, _, err := app.StartDevGenesys(cfg)
+	if err != nil {
+		return err
+	}
+	defer stopSim()
 	host, err := app.New(cfg, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}))
 	if err != nil {
 		return err
@@ -122,20 +135,31 @@ func run(pluginDir string, concurrency int, duration time.Duration, rounds int) 
 	if err != nil {
 		return err
 	}
-	a := &scenario{name: "a in-process baseline"}
-	b := &scenario{name: "b host -> echo plugin", pids: []int{echo.Plugin.PID}}
-	for _, s := range []struct {
-		sc *scenario
-		h  http.Handler
-	}{{a, inproc}, {b, host.Handler()}} {
-		url, stop, err := listen(s.h)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		s.sc.url = url + "/actions/echo"
+	users, ok := host.Registry.Current().Lookup("fetchUserProfile")
+	if !ok {
+		return fmt.Errorf("no fetchUserProfile action in %s: run make build first", pluginDir)
 	}
-	scenarios := []*scenario{a, b}
+	inprocURL, stop, err := listen(inproc)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	hostURL, stop, err := listen(host.Handler())
+	if err != nil {
+		return err
+	}
+	defer stop()
+	const echoBody = `{"message":"hello from loadbench"}`
+	a := &scenario{name: "a in-process baseline", url: inprocURL + "/actions/echo", body: echoBody}
+	b := &scenario{name: "b host -> echo plugin", url: hostURL + "/actions/echo", body: echoBody, pids: []int{echo.Plugin.PID}}
+	c := &scenario{name: "c host -> genesys-users", url: hostURL + "/actions/fetchUserProfile",
+		body: fmt.Sprintf(`{"userId":%q}`, sim.AgentUserID), pids: []int{users.Plugin.PID}}
+	var scenarios []*scenario
+	for _, s := range []*scenario{a, b, c} {
+		if only == "" || strings.Contains(only, s.name[:1]) {
+			scenarios = append(scenarios, s)
+		}
+	}
 
 	fmt.Printf("load: %d connections, %d rounds of %v per scenario, alternating; figures are the median round\n", concurrency, rounds, duration)
 	for i := 0; i < rounds; i++ {
@@ -147,16 +171,21 @@ func run(pluginDir string, concurrency int, duration time.Duration, rounds int) 
 			s.results = append(s.results, r)
 		}
 	}
-	fmt.Printf("%-26s %10s %9s %9s %14s %7s\n", "scenario", "req/s", "p50", "p99", "server CPU/req", "errors")
+	fmt.Printf("%-26s %10s %9s %9s %14s %14s %7s\n", "scenario", "req/s", "p50", "p99", "server CPU/req", "in plugins", "errors")
 	for _, s := range scenarios {
 		m := median(s.results)
 		errs := 0
 		for _, r := range s.results {
 			errs += r.Errors
 		}
-		fmt.Printf("%-26s %10.0f %9s %9s %14s %7d\n", s.name, m.rps(), ms(m.P50), ms(m.P99), us(m.CPUPerReq), errs)
+		fmt.Printf("%-26s %10.0f %9s %9s %14s %14s %7d\n", s.name, m.rps(), ms(m.P50), ms(m.P99), us(m.CPUPerReq), us(m.PluginPerReq), errs)
 	}
-	fmt.Printf("plugin_vs_inprocess_throughput_ratio=%.2f\n", median(b.results).rps()/median(a.results).rps())
+	if len(b.results) > 0 && len(c.results) > 0 {
+		fmt.Printf("outbound_vs_plugin_throughput_ratio=%.2f (c/b: the cost of one outbound call through the host)\n", median(c.results).rps()/median(b.results).rps())
+	}
+	if len(a.results) > 0 && len(b.results) > 0 {
+		fmt.Printf("plugin_vs_inprocess_throughput_ratio=%.2f\n", median(b.results).rps()/median(a.results).rps())
+	}
 	return nil
 }
 
@@ -200,29 +229,32 @@ func measure(s *scenario, concurrency int, duration time.Duration) (result, erro
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(self, "-load", s.url, "-c", strconv.Itoa(concurrency), "-d", duration.String())
+	cmd := exec.Command(self, "-load", s.url, "-body", s.body, "-c", strconv.Itoa(concurrency), "-d", duration.String())
 	cmd.Stderr = os.Stderr
-	before := cpu(s.pids)
+	hostBefore, pluginsBefore := cpu(s.pids)
 	out, err := cmd.Output()
 	if err != nil {
 		return result{}, fmt.Errorf("load against %s: %w", s.url, err)
 	}
-	used := cpu(s.pids) - before
+	hostAfter, pluginsAfter := cpu(s.pids)
+	plugins := pluginsAfter - pluginsBefore
+	used := hostAfter - hostBefore + plugins
 	var r result
 	if err := json.Unmarshal(out, &r); err != nil {
 		return result{}, err
 	}
 	if r.Requests > 0 {
 		r.CPUPerReq = used / time.Duration(r.Requests)
+		r.PluginPerReq = plugins / time.Duration(r.Requests)
 	}
 	return r, nil
 }
 
-// cpu is the CPU time used so far by this process and the given processes.
-func cpu(pids []int) time.Duration {
+// cpu is the CPU time used so far by this process and by the given processes.
+func cpu(pids []int) (self, others time.Duration) {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	for _, pid := range pids {
 		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 		if err != nil {
@@ -231,9 +263,9 @@ func cpu(pids []int) time.Duration {
 		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 		utime, _ := strconv.ParseInt(f[11], 10, 64) // fields 14 and 15 of stat, in clock ticks
 		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(utime+stime) * (time.Second / 100) // USER_HZ is 100 on Linux
+		others += time.Duration(utime+stime) * (time.Second / 100) // USER_HZ is 100 on Linux
 	}
-	return total
+	return self, others
 }
 
 func median(rs []result) result {
@@ -244,9 +276,8 @@ func median(rs []result) result {
 
 // generate is the load process: concurrency workers POST the same small
 // input over keep-alive connections for the duration.
-func generate(url string, concurrency int, duration time.Duration) error {
+func generate(url string, body []byte, concurrency int, duration time.Duration) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, DisableCompression: true}}
-	body := []byte(`{"message":"hello from loadbench"}`)
 	// Warm up the connections, outside the measurement.
 	for i := 0; i < concurrency*4; i++ {
 		if err := post(client, url, body); err != nil {
