@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/switchboard-dev/switchboard/host/app"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/internal/testutil"
@@ -30,7 +32,7 @@ func TestMain(m *testing.M) {
 	}
 	pluginDir = filepath.Join(dir, "plugins")
 	if err := os.Mkdir(pluginDir, 0o755); err == nil {
-		err = testutil.Build(pluginDir, "plugins/echo", "host/internal/testplugin")
+		err = testutil.Build(pluginDir, "plugins/echo", "plugins/genesys-users", "host/internal/testplugin")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,12 +47,17 @@ func TestMain(m *testing.M) {
 // startHost starts a host over the test plugins, serving on 127.0.0.1:0.
 func startHost(t *testing.T, mutate func(*config.Config)) (*app.Host, *httptest.Server) {
 	t.Helper()
+	return startHostWithLogger(t, nil, mutate)
+}
+
+func startHostWithLogger(t *testing.T, logger hclog.Logger, mutate func(*config.Config)) (*app.Host, *httptest.Server) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.PluginDir = pluginDir
 	if mutate != nil {
 		mutate(cfg)
 	}
-	host, err := app.New(cfg, nil)
+	host, err := app.New(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

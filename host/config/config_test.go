@@ -109,3 +109,73 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("Load of a missing file: %v", err)
 	}
 }
+
+func TestConnections(t *testing.T) {
+	t.Setenv("SB_TEST_SECRET", "s3cret")
+	c, err := Parse("t.hcl", []byte(`
+connection "genesys" {
+  region = "mypurecloud.ie"
+  oauth2 {
+    client_id     = "id"
+    client_secret = env("SB_TEST_SECRET")
+    scopes        = ["users:readonly"]
+    expiry_buffer = "2m"
+  }
+  max_concurrency = 8
+  retry {
+    max_attempts = 4
+    base_delay   = "100ms"
+    max_delay    = "2s"
+  }
+}
+connection "crm" {
+  base_url      = "https://crm.example.com/api/v2"
+  allowed_hosts = ["cdn.example.com"]
+  api_key {
+    header = "X-API-Key"
+    value  = "k"
+  }
+}
+connection "local" {
+  base_url = "http://127.0.0.1:9999"
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.Connections["genesys"]
+	if g.BaseURL.String() != "https://api.mypurecloud.ie" || g.OAuth2.TokenURL != "https://login.mypurecloud.ie/oauth/token" ||
+		g.OAuth2.ClientSecret != "s3cret" || g.OAuth2.ExpiryBuffer != 2*time.Minute || g.MaxConcurrency != 8 ||
+		g.Retry != (Retry{MaxAttempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second}) || !g.HasCredential() {
+		t.Errorf("genesys: %+v %+v", g, g.OAuth2)
+	}
+	crm := c.Connections["crm"]
+	if crm.BaseURL.Path != "/api/v2" || crm.APIKey.Header != "X-API-Key" || crm.Retry.MaxAttempts != DefaultMaxAttempts || crm.MaxResponseBytes != DefaultMaxResponseBytes {
+		t.Errorf("crm: %+v", crm)
+	}
+	if l := c.Connections["local"]; l.HasCredential() || l.Circuit.Failures != DefaultCircuitFailures {
+		t.Errorf("local: %+v", l)
+	}
+}
+
+func TestConnectionErrors(t *testing.T) {
+	tests := map[string]struct{ src, want string }{
+		"plain http":       {`connection "c" { base_url = "http://crm.example.com" }`, "only allowed to loopback"},
+		"no base":          {"connection \"c\" {\n}\n", "set base_url or region"},
+		"bad region":       {`connection "c" { region = "example.com" }`, "not a Genesys Cloud region"},
+		"two credentials":  {"connection \"c\" {\n  base_url = \"https://x.example.com\"\n  api_key {\n    header = \"h\"\n    value = \"v\"\n  }\n  basic {\n    username = \"u\"\n    password = \"p\"\n  }\n}\n", "one credential at most"},
+		"token over http":  {"connection \"c\" {\n  base_url = \"https://x.example.com\"\n  oauth2 {\n    token_url = \"http://login.example.com/t\"\n    client_id = \"a\"\n    client_secret = \"b\"\n  }\n}\n", "only allowed to loopback"},
+		"query in base":    {`connection "c" { base_url = "https://x.example.com/?a=1" }`, "query"},
+		"retry delays":     {"connection \"c\" {\n  base_url = \"https://x.example.com\"\n  retry {\n    base_delay = \"2s\"\n    max_delay = \"1s\"\n  }\n}\n", "below base_delay"},
+		"allowed host url": {"connection \"c\" {\n  base_url = \"https://x.example.com\"\n  allowed_hosts = [\"https://y.example.com\"]\n}\n", "not a host name"},
+		"unknown key":      {"connection \"c\" {\n  base_url = \"https://x.example.com\"\n  timeout = \"1s\"\n}\n", "t.hcl:3"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("t.hcl", []byte(tc.src))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "t.hcl:") {
+				t.Errorf("error %v, want one naming t.hcl and %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -76,6 +76,8 @@ type Options struct {
 	Transport http.RoundTripper
 	// UserAgent is sent when the plugin sets none.
 	UserAgent string
+	// Now is the clock OAuth token expiry is judged by; nil means time.Now.
+	Now func() time.Time
 }
 
 // New builds a connection from its config.
@@ -105,7 +107,11 @@ func New(cfg *config.Connection, opts Options) *Connection {
 		Transport:     &userAgent{rt: rt, ua: opts.UserAgent},
 		CheckRedirect: c.checkRedirect,
 	}
-	c.cred = newCredential(cfg, c.client, obs)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	c.cred = newCredential(cfg, c.client, obs, now)
 	c.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        cfg.Name,
 		MaxRequests: 1,

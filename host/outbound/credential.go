@@ -33,10 +33,10 @@ type authorization struct {
 	token         *oauth2.Token // the OAuth token behind value, if any
 }
 
-func newCredential(cfg *config.Connection, client *http.Client, obs Observer) credential {
+func newCredential(cfg *config.Connection, client *http.Client, obs Observer, now func() time.Time) credential {
 	switch {
 	case cfg.OAuth2 != nil:
-		return newTokenCache(cfg.Name, cfg.OAuth2, client, obs)
+		return newTokenCache(cfg.Name, cfg.OAuth2, client, obs, now)
 	case cfg.APIKey != nil:
 		return staticCredential{auth: authorization{header: http.CanonicalHeaderKey(cfg.APIKey.Header), value: cfg.APIKey.Value}}
 	case cfg.Basic != nil:
@@ -67,6 +67,7 @@ type tokenCache struct {
 	buffer time.Duration
 	client *http.Client
 	obs    Observer
+	now    func() time.Time
 	flight singleflight.Group
 
 	mu     sync.Mutex
@@ -74,7 +75,7 @@ type tokenCache struct {
 	usable time.Time // when tok stops being handed out
 }
 
-func newTokenCache(conn string, cfg *config.OAuth2, client *http.Client, obs Observer) *tokenCache {
+func newTokenCache(conn string, cfg *config.OAuth2, client *http.Client, obs Observer, now func() time.Time) *tokenCache {
 	return &tokenCache{
 		conn: conn,
 		cfg: clientcredentials.Config{
@@ -87,6 +88,7 @@ func newTokenCache(conn string, cfg *config.OAuth2, client *http.Client, obs Obs
 		buffer: cfg.ExpiryBuffer,
 		client: client,
 		obs:    obs,
+		now:    now,
 	}
 }
 
@@ -106,7 +108,7 @@ func (t *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 	t.mu.Lock()
 	tok, usable := t.tok, t.usable
 	t.mu.Unlock()
-	if tok != nil && time.Now().Before(usable) {
+	if tok != nil && t.now().Before(usable) {
 		return tok, nil
 	}
 	ch := t.flight.DoChan("token", t.refresh)
@@ -126,19 +128,20 @@ func (t *tokenCache) refresh() (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), tokenRequestTimeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, t.client)
-	issued := time.Now()
+	issued := t.now()
 	tok, err := t.cfg.Token(ctx)
 	t.obs.TokenRefresh(t.conn, err)
 	if err != nil {
 		// The error may quote the token endpoint's answer, never the secret.
 		return nil, apierr.Wrap(err, http.StatusBadGateway, "token_unavailable", "connection %q: could not get an OAuth token from %s", t.conn, t.cfg.TokenURL)
 	}
-	usable := time.Now().Add(24 * time.Hour)
+	usable := issued.Add(24 * time.Hour)
 	if !tok.Expiry.IsZero() {
 		// Replace the token `buffer` before it expires; for tokens that live
-		// less than twice the buffer, halfway through their life.
-		buffer := min(t.buffer, tok.Expiry.Sub(issued)/2)
-		usable = tok.Expiry.Add(-buffer)
+		// less than twice the buffer, halfway through their life. The
+		// lifetime is what the token endpoint said (expires_in).
+		life := time.Until(tok.Expiry)
+		usable = issued.Add(life - min(t.buffer, life/2))
 	}
 	t.mu.Lock()
 	t.tok, t.usable = tok, usable

@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -82,6 +84,9 @@ func main() {
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				return req.Input(), nil
 			}),
+		sdk.NewAction("callOut").Uses("genesys").
+			Input(`{"type":"object","properties":{"connection":{"type":"string"},"method":{"type":"string"},"url":{"type":"string"},"header":{"type":"object"}},"required":["connection","url"]}`).
+			Handle(callOut),
 		sdk.NewAction("meta").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				md := req.Metadata()
@@ -93,6 +98,35 @@ func main() {
 				}, nil
 			}),
 	)
+}
+
+// callOut makes the HTTP call its input describes, through the host, and
+// reports what came back.
+func callOut(ctx context.Context, req *sdk.Request) (any, error) {
+	var in struct {
+		Connection, Method, URL string
+		Header                  map[string]string
+	}
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	if in.Method == "" {
+		in.Method = http.MethodGet
+	}
+	hr, err := http.NewRequest(in.Method, in.URL, nil) // no context: the action's deadline must still apply
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range in.Header {
+		hr.Header.Set(k, v)
+	}
+	resp, err := req.HTTP(in.Connection).Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return map[string]any{"status": resp.StatusCode, "body": string(body), "attempts": resp.Header.Get(sdk.AttemptsHeader)}, nil
 }
 
 func hasDeadline(ctx context.Context) bool {
