@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -29,8 +28,6 @@ type Host struct {
 	Pipeline *pipeline.Pipeline
 	Catalog  *catalog.Catalog
 	Outbound *outbound.Pool
-
-	ready atomic.Bool
 }
 
 // NewLogger returns the host's logger as the config asks for it, on stderr.
@@ -47,6 +44,9 @@ func NewLogger(cfg *config.Config) hclog.Logger {
 type Options struct {
 	// Observer receives outbound metrics; nil for none.
 	Observer outbound.Observer
+	// Supervision is how plugins are watched; serve turns Watch on, the
+	// one-shot commands leave it off.
+	Supervision catalog.Supervision
 }
 
 // New assembles a host; Load starts its plugins.
@@ -64,9 +64,11 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Hos
 	for name, a := range cfg.Actions {
 		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping}
 	}
+	reg := &registry.Registry{}
 	cat, err := catalog.New(catalog.Options{
-		Dir:    cfg.PluginDir,
-		Logger: logger.Named("plugins"),
+		Dir:      cfg.PluginDir,
+		Registry: reg,
+		Logger:   logger.Named("plugins"),
 		Process: catalog.ProcessOptions{
 			StartTimeout: cfg.PluginStartTimeout,
 			LogLevel:     cfg.LogLevel,
@@ -76,11 +78,11 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Hos
 		RequirePinned: cfg.RequirePinnedPlugins,
 		Overrides:     overrides,
 		Action:        registry.Options{DefaultTimeout: cfg.DefaultActionTimeout},
+		Supervision:   opts.Supervision,
 	})
 	if err != nil {
 		return nil, err
 	}
-	reg := &registry.Registry{}
 	return &Host{
 		Config:   cfg,
 		Logger:   logger,
@@ -95,14 +97,11 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Hos
 // be used is logged and left out; the others are served. It returns the
 // problems, and an error only when the plugins directory cannot be read.
 func (h *Host) Load(ctx context.Context) ([]catalog.Problem, error) {
-	snap, problems, err := h.Catalog.Load(ctx)
+	problems, err := h.Catalog.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range problems {
-		h.Logger.Error("plugin not loaded", "plugin", p.Plugin, "error", p.Err)
-	}
-	for _, a := range snap.Actions() {
+	for _, a := range h.Registry.Current().Actions() {
 		h.Logger.Info("serving action", "action", a.Name, "plugin", a.Plugin.Name, "version", a.Version, "timeout", a.Timeout)
 		for _, c := range a.Connections {
 			if _, ok := h.Outbound.Get(c); !ok {
@@ -110,28 +109,42 @@ func (h *Host) Load(ctx context.Context) ([]catalog.Problem, error) {
 			}
 		}
 	}
-	h.Registry.Swap(snap)
-	h.ready.Store(true)
 	return problems, nil
 }
 
 // Handler returns the HTTP API.
 func (h *Host) Handler() http.Handler {
-	return server.New(server.Options{
-		Pipeline:     h.Pipeline,
-		Auth:         inbound.New(h.Config.Inbound),
-		MaxBodyBytes: h.Config.MaxBodyBytes,
-		Logger:       h.Logger.Named("http"),
-		Ready:        h.ready.Load,
-	})
+	return server.New(h.serverOptions())
 }
 
-// HTTPServer returns the HTTP server for the API, with the configured
-// timeouts. Its write timeout leaves room for the longest action budget.
-func (h *Host) HTTPServer() *http.Server {
+func (h *Host) serverOptions() server.Options {
+	return server.Options{
+		Pipeline:      h.Pipeline,
+		Auth:          inbound.New(h.Config.Inbound),
+		MaxBodyBytes:  h.Config.MaxBodyBytes,
+		Logger:        h.Logger.Named("http"),
+		Ready:         h.Catalog.Ready,
+		Admin:         h.Catalog,
+		SeparateAdmin: h.Config.AdminListen != "",
+	}
+}
+
+// HTTPServers returns the HTTP server for the API and, when admin_listen is
+// set, the one for the admin API (else nil), with the configured timeouts.
+// The API's write timeout leaves room for the longest action budget.
+func (h *Host) HTTPServers() (api, admin *http.Server) {
+	srv := server.New(h.serverOptions())
+	api = h.httpServer(h.Config.Listen, srv)
+	if h.Config.AdminListen != "" {
+		admin = h.httpServer(h.Config.AdminListen, srv.AdminHandler())
+	}
+	return api, admin
+}
+
+func (h *Host) httpServer(addr string, handler http.Handler) *http.Server {
 	return &http.Server{
-		Addr:              h.Config.Listen,
-		Handler:           h.Handler(),
+		Addr:              addr,
+		Handler:           handler,
 		ReadHeaderTimeout: h.Config.ReadHeaderTimeout,
 		ReadTimeout:       h.Config.ReadTimeout,
 		WriteTimeout:      h.Config.ReadTimeout + config.MaxActionTimeout,
@@ -143,7 +156,6 @@ func (h *Host) HTTPServer() *http.Server {
 
 // Close stops every plugin process.
 func (h *Host) Close() {
-	h.ready.Store(false)
 	h.Catalog.Close()
 }
 

@@ -21,8 +21,9 @@ import (
 	"github.com/switchboard-dev/switchboard/host/internal/testutil"
 )
 
-// pluginDir holds the real plugin binaries, built once in TestMain.
-var pluginDir string
+// pluginDir holds the real plugin binaries, built once in TestMain;
+// crashDir a crash-looping one.
+var pluginDir, crashDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "switchboard-app-test-")
@@ -30,9 +31,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	pluginDir = filepath.Join(dir, "plugins")
-	if err := os.Mkdir(pluginDir, 0o755); err == nil {
+	pluginDir, crashDir = filepath.Join(dir, "plugins"), filepath.Join(dir, "crash")
+	err = os.Mkdir(pluginDir, 0o755)
+	if err == nil {
+		err = os.Mkdir(crashDir, 0o755)
+	}
+	if err == nil {
 		err = testutil.Build(pluginDir, "plugins/echo", "plugins/genesys-users", "host/internal/testplugin")
+	}
+	if err == nil {
+		err = testutil.Build(crashDir, "host/internal/crashplugin")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

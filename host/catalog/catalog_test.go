@@ -95,12 +95,12 @@ func TestPinMismatchNeverRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	snap, problems, err := cat.Load(context.Background())
+	problems, err := cat.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if snap.Len() != 0 || len(problems) != 1 || !strings.Contains(problems[0].Err.Error(), "does not match its pin") {
-		t.Fatalf("problems %v, %d actions", problems, snap.Len())
+	if n := cat.opts.Registry.Current().Len(); n != 0 || len(problems) != 1 || !strings.Contains(problems[0].Err.Error(), "does not match its pin") {
+		t.Fatalf("problems %v, %d actions", problems, n)
 	}
 	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("the binary ran although its SHA-256 does not match the pin")
@@ -122,11 +122,11 @@ func TestRequirePinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	snap, problems, err := cat.Load(context.Background())
+	problems, err := cat.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := snap.Lookup("echo"); !ok {
+	if _, ok := cat.opts.Registry.Current().Lookup("echo"); !ok {
 		t.Errorf("the pinned plugin is not served: %v", problems)
 	}
 	if len(problems) != 1 || problems[0].Plugin != "other" || !strings.Contains(problems[0].Err.Error(), "no pin") {
@@ -145,16 +145,22 @@ func TestDuplicateActionFirstKeepsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	snap, problems, _ := cat.Load(context.Background())
-	a, ok := snap.Lookup("echo")
+	problems, _ := cat.Load(context.Background())
+	a, ok := cat.opts.Registry.Current().Lookup("echo")
 	if !ok || a.Plugin.Name != "a-echo" {
 		t.Errorf("echo served by %+v, want a-echo", a)
 	}
 	if len(problems) != 1 || problems[0].Plugin != "b-echo" || !strings.Contains(problems[0].Err.Error(), `already served by plugin "a-echo"`) {
 		t.Errorf("problems: %v", problems)
 	}
-	if n := len(cat.Processes()); n != 1 {
-		t.Errorf("%d processes running, want 1 (the refused one stopped)", n)
+	var serving int
+	for _, v := range cat.Plugins() {
+		if v.State == StateServing {
+			serving++
+		}
+	}
+	if serving != 1 {
+		t.Errorf("%d plugins serving, want 1 (the refused one stopped): %+v", serving, cat.Plugins())
 	}
 }
 

@@ -35,12 +35,16 @@ func (p Problem) Error() string { return fmt.Sprintf("plugin %q: %v", p.Plugin, 
 // skipped with a reason; hidden files (a leading '.', as in-progress copies
 // use) are skipped silently. Every path stays inside dir.
 func Discover(dir string) ([]Binary, []Problem, error) {
-	abs, err := filepath.Abs(dir)
+	abs, err := resolveDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("plugins directory %q: %w", dir, err)
+		return nil, nil, err
 	}
-	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+	fi, err := os.Stat(abs)
+	if err != nil {
 		return nil, nil, fmt.Errorf("plugins directory: %w", err)
+	}
+	if fi.Mode().Perm()&0o002 != 0 {
+		return nil, nil, fmt.Errorf("plugins directory %s is writable by others: anyone could drop a plugin in it (chmod o-w %s)", abs, abs)
 	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {
@@ -66,7 +70,20 @@ func Discover(dir string) ([]Binary, []Problem, error) {
 	return bins, skipped, nil
 }
 
-// inspect checks one directory entry and hashes it.
+// resolveDir makes the plugins directory absolute, through symbolic links.
+func resolveDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("plugins directory %q: %w", dir, err)
+	}
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return "", fmt.Errorf("plugins directory: %w", err)
+	}
+	return abs, nil
+}
+
+// inspect checks one directory entry of the resolved directory dir and
+// hashes it.
 func inspect(dir, name string) (Binary, error) {
 	if !validName(name) {
 		return Binary{}, fmt.Errorf("skipped: a plugin file name holds only letters, digits, '.', '-' and '_'")
@@ -86,6 +103,8 @@ func inspect(dir, name string) (Binary, error) {
 		return Binary{}, fmt.Errorf("skipped: not a regular file")
 	case fi.Mode().Perm()&0o111 == 0:
 		return Binary{}, fmt.Errorf("skipped: not executable (chmod +x)")
+	case fi.Mode().Perm()&0o022 != 0:
+		return Binary{}, fmt.Errorf("refused: the file is writable by group or others, who could change what the host runs (chmod go-w)")
 	}
 	sum, err := FileSHA256(path)
 	if err != nil {

@@ -1,9 +1,22 @@
 package catalog
 
 import (
+	"os"
+	"os/exec"
 	"runtime"
 	"syscall"
 )
+
+// execCommand runs the verified open file f, not whatever path names now:
+// the child receives f as descriptor 3 and executes /proc/self/fd/3. Its
+// argv[0] stays the binary's path, for ps and logs. (A script plugin can
+// still read itself through that descriptor, since it is not close-on-exec.)
+func execCommand(f *os.File, path string) *exec.Cmd {
+	cmd := exec.Command("/proc/self/fd/3")
+	cmd.Args[0] = path
+	cmd.ExtraFiles = []*os.File{f}
+	return cmd
+}
 
 // sysProcAttr asks the kernel to kill a plugin when the host dies, even by
 // SIGKILL. Linux ties this to the thread that forks, so forkLocked runs the

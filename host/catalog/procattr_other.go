@@ -2,7 +2,16 @@
 
 package catalog
 
-import "syscall"
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// execCommand runs the binary by path: outside Linux there is no
+// /proc/self/fd, so a file swapped between verification and exec is not
+// caught here.
+func execCommand(_ *os.File, path string) *exec.Cmd { return exec.Command(path) }
 
 // sysProcAttr has no parent-death signal outside Linux; there the SDK's own
 // parent watch ends orphaned plugins.

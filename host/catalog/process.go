@@ -6,16 +6,20 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
@@ -30,6 +34,13 @@ const maxMessageSize = 32 << 20
 // windowSize is the HTTP/2 flow-control window of plugin connections.
 const windowSize = 4 << 20
 
+// killTimeout bounds Kill: go-plugin's graceful stop (up to 2 s), then
+// SIGKILL.
+const killTimeout = 5 * time.Second
+
+// exitPoll is how often a process is checked for having exited.
+const exitPoll = 50 * time.Millisecond
+
 // ProcessOptions are how a plugin process is started.
 type ProcessOptions struct {
 	// Logger receives the plugin's log lines under its name. Nil: no logs.
@@ -39,32 +50,47 @@ type ProcessOptions struct {
 	// SocketRoot is the private directory under which each plugin process
 	// gets its own directory (its TMPDIR, for go-plugin's Unix sockets).
 	SocketRoot string
-	// Pin, when not empty, is the hex SHA-256 the binary must have; it is
-	// checked immediately before the binary is executed.
+	// Pin, when not empty, is the hex SHA-256 the binary must have. It is
+	// checked on the very file that is then executed.
 	Pin string
 	// LogLevel is passed to the plugin (SWITCHBOARD_LOG_LEVEL).
 	LogLevel string
 	// GOMAXPROCS of the plugin process; 0 means 1.
 	GOMAXPROCS int
+	// MaxConcurrency bounds the requests in flight to the process; beyond
+	// it requests answer 503 at once. 0: no bound.
+	MaxConcurrency int
 	// Outbound holds the connections the plugin's actions may call.
 	Outbound *outbound.Pool
 }
 
 // Process is one running plugin process.
 type Process struct {
-	bin      Binary
+	bin      Binary // SHA256 is that of the file actually executed
 	client   *plugin.Client
+	conn     *grpc.ClientConn
 	rpc      pluginv1.ActionPluginClient
 	describe *pluginv1.DescribeResponse
 	actions  map[string]*pluginv1.Action
 	outbound *outboundServer
 	pid      int
 	dir      string
+	started  time.Time
+
+	maxInflight int64
+	inflight    atomic.Int64
+	stopping    atomic.Bool   // set before the host stops it: its exit is no crash
+	exited      chan struct{} // closed when the process has ended
+	killOnce    sync.Once
 }
 
-// Start starts bin, performs the go-plugin handshake and asks the plugin to
-// describe its actions. On any failure the process is killed and the error
-// says at which step it failed.
+// Start verifies bin, starts it, performs the go-plugin handshake and asks
+// the plugin to describe its actions. On any failure the process is killed
+// and the error says at which step it failed.
+//
+// Verification and execution use one open file: the SHA-256 is computed on
+// the file descriptor that is then executed (on Linux through
+// /proc/self/fd), so the binary cannot be swapped between check and exec.
 func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, err error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 10 * time.Second
@@ -73,14 +99,27 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
+	f, err := os.Open(bin.Path)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("verify: hashing %s: %w", bin.Path, err)
+	}
+	bin.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if opts.Pin != "" && bin.SHA256 != opts.Pin {
+		return nil, fmt.Errorf("verify: the binary's SHA-256 %s does not match its pin %s; it was not run", bin.SHA256, opts.Pin)
+	}
+
 	dir, err := os.MkdirTemp(opts.SocketRoot, bin.Name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("start: private directory: %w", err)
 	}
-
 	// SkipHostEnv: the plugin gets this environment and nothing of the host's
 	// (go-plugin adds only its handshake variables).
-	cmd := exec.Command(bin.Path)
+	cmd := execCommand(f, bin.Path)
 	cmd.Env = []string{
 		"TMPDIR=" + dir,
 		"SWITCHBOARD_LOG_LEVEL=" + opts.LogLevel,
@@ -89,7 +128,7 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	cmd.Dir = dir
 	cmd.SysProcAttr = sysProcAttr()
 
-	cfg := &plugin.ClientConfig{
+	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginv1.Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{pluginv1.ProtocolVersion: {pluginv1.PluginName: &hostPlugin{}}},
 		Cmd:              cmd,
@@ -107,32 +146,22 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 			grpc.WithInitialWindowSize(windowSize),
 			grpc.WithInitialConnWindowSize(windowSize),
 		},
-	}
-	if opts.Pin != "" {
-		sum, err := hex.DecodeString(opts.Pin)
-		if err != nil || len(sum) != sha256.Size {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("verify: pin %q is not a hex SHA-256", opts.Pin)
-		}
-		cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
-	}
-	client := plugin.NewClient(cfg)
-	p = &Process{bin: bin, client: client, dir: dir}
+	})
+	p = &Process{bin: bin, client: client, dir: dir, maxInflight: int64(opts.MaxConcurrency), exited: make(chan struct{}), started: time.Now()}
 	defer func() {
 		if err != nil {
+			p.stopping.Store(true)
 			p.Kill()
 		}
 	}()
 
 	if err := forkLocked(func() error { _, err := client.Start(); return err }); err != nil {
-		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return p, fmt.Errorf("verify: the binary's SHA-256 does not match its pin %s; it was not run", opts.Pin)
-		}
 		return p, fmt.Errorf("start: %w", err)
 	}
 	if rc := client.ReattachConfig(); rc != nil {
 		p.pid = rc.Pid
 	}
+	go p.watchExit()
 	proto, err := client.Client()
 	if err != nil {
 		return p, fmt.Errorf("handshake: %w", err)
@@ -142,7 +171,7 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 		return p, fmt.Errorf("handshake: %w", err)
 	}
 	pc := raw.(*pluginClient)
-	p.rpc = pc.rpc
+	p.rpc, p.conn = pc.rpc, pc.conn
 
 	// The host serves Outbound to this process on one broker stream; the
 	// plugin connects once, while it describes itself.
@@ -165,6 +194,19 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	return p, nil
 }
 
+// watchExit closes p.exited when the process ends. go-plugin only offers a
+// flag, so it is polled.
+func (p *Process) watchExit() {
+	t := time.NewTicker(exitPoll)
+	defer t.Stop()
+	for range t.C {
+		if p.client.Exited() {
+			close(p.exited)
+			return
+		}
+	}
+}
+
 // Binary returns the binary the process runs.
 func (p *Process) Binary() Binary { return p.bin }
 
@@ -177,20 +219,72 @@ func (p *Process) Actions() []*pluginv1.Action { return p.describe.GetActions() 
 // Version returns the version the plugin reported.
 func (p *Process) Version() string { return p.describe.GetVersion() }
 
-// Exited reports whether the process has ended.
-func (p *Process) Exited() bool { return p.client.Exited() }
+// Exited returns a channel closed when the process has ended.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
 
-// Kill stops the process (gracefully, then by force after 2 s) and removes
-// its private directory.
+// InFlight returns the number of requests in the process now.
+func (p *Process) InFlight() int64 { return p.inflight.Load() }
+
+// Health asks the plugin's gRPC health service whether it serves, within
+// the context's deadline.
+func (p *Process) Health(ctx context.Context) error {
+	resp, err := healthpb.NewHealthClient(p.conn).Check(ctx, &healthpb.HealthCheckRequest{Service: plugin.GRPCServiceName})
+	if err != nil {
+		return err
+	}
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("health: %s", resp.GetStatus())
+	}
+	return nil
+}
+
+// Drain waits until no request is in flight, until the timeout, or until
+// stop is closed.
+func (p *Process) Drain(timeout time.Duration, stop <-chan struct{}) {
+	deadline := time.Now().Add(timeout)
+	for p.inflight.Load() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return
+		case <-stop:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Kill stops the process, gracefully then by force, within killTimeout, and
+// removes its private directory. It is safe to call more than once.
 func (p *Process) Kill() {
-	p.client.Kill()
-	os.RemoveAll(p.dir)
+	p.killOnce.Do(func() {
+		p.stopping.Store(true)
+		done := make(chan struct{})
+		go func() {
+			p.client.Kill()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(killTimeout):
+			if p.pid > 0 {
+				syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+		}
+		os.RemoveAll(p.dir)
+	})
 }
 
 // Invoke runs one action in the plugin. Failures are *apierr.Error: the
 // plugin's own typed error, or what the transport's failure means for the
 // caller.
 func (p *Process) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
+	n := p.inflight.Add(1)
+	defer p.inflight.Add(-1)
+	if p.maxInflight > 0 && n > p.maxInflight {
+		e := apierr.New(http.StatusServiceUnavailable, "plugin_busy", "plugin %q already runs %d requests, its max_concurrency", p.bin.Name, p.maxInflight)
+		e.RetryAfter = time.Second
+		return nil, e
+	}
 	if a := p.actions[req.GetAction()]; len(a.GetConnections()) > 0 {
 		inv := &invocation{action: a.GetName(), uses: a.GetConnections(), idempotent: a.GetIdempotent()}
 		inv.deadline, inv.hasDL = ctx.Deadline()
@@ -237,13 +331,15 @@ func (hostPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 }
 
 func (hostPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
-	return &pluginClient{rpc: pluginv1.NewActionPluginClient(conn), broker: broker}, nil
+	return &pluginClient{rpc: pluginv1.NewActionPluginClient(conn), conn: conn, broker: broker}, nil
 }
 
-// pluginClient is what Dispense returns: the plugin's service and the broker
-// on which the host serves it Outbound.
+// pluginClient is what Dispense returns: the plugin's service, its
+// connection (for health checks) and the broker on which the host serves it
+// Outbound.
 type pluginClient struct {
 	rpc    pluginv1.ActionPluginClient
+	conn   *grpc.ClientConn
 	broker *plugin.GRPCBroker
 }
 

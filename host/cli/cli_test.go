@@ -334,12 +334,13 @@ func TestPluginsAndChecksum(t *testing.T) {
 	}
 	var views []struct {
 		Name, SHA256, State string
-		Actions             []struct{ Name string }
+		PID                 int
+		Actions             []string
 	}
 	if err := json.Unmarshal(out, &views); err != nil {
 		t.Fatalf("plugins --json: %v\n%s", err, out)
 	}
-	if len(views) != 2 || views[0].Name != "echo" || views[0].State != "ok" || len(views[0].Actions) != 1 || len(views[0].SHA256) != 64 {
+	if len(views) != 2 || views[0].Name != "echo" || views[0].State != "serving" || len(views[0].Actions) != 1 || len(views[0].SHA256) != 64 || views[0].PID == 0 {
 		t.Errorf("plugins --json: %s", out)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-dev/switchboard/host/app"
+	"github.com/switchboard-dev/switchboard/host/catalog"
 )
 
 func serveCommand() *cobra.Command {
@@ -54,39 +55,47 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 					logger.Warn("development mode: connection genesys calls the embedded Genesys Cloud simulator", "url", simURL)
 				}
 			}
-			host, err := app.New(cfg, logger)
+			host, err := app.NewWithOptions(cfg, logger, app.Options{Supervision: catalog.Supervision{Watch: true}})
 			if err != nil {
 				return err
 			}
 			defer host.Close()
 
-			ln, err := net.Listen("tcp", cfg.Listen)
-			if err != nil {
-				return fmt.Errorf("listen: %w", err)
+			api, admin := host.HTTPServers()
+			var g run.Group
+			for _, srv := range []*http.Server{api, admin} {
+				if srv == nil {
+					continue
+				}
+				ln, err := net.Listen("tcp", srv.Addr)
+				if err != nil {
+					return fmt.Errorf("listen: %w", err)
+				}
+				defer ln.Close()
+				srv.Addr = ln.Addr().String()
+				g.Add(func() error {
+					if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+						return err
+					}
+					return nil
+				}, func(error) {
+					ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+					defer cancel()
+					if err := srv.Shutdown(ctx); err != nil {
+						logger.Warn("requests still in flight at the shutdown timeout were cut", "addr", srv.Addr, "error", err)
+					}
+				})
 			}
 			if _, err := host.Load(cmd.Context()); err != nil {
-				ln.Close()
 				return err
 			}
-			srv := host.HTTPServer()
-			logger.Info("listening", "addr", ln.Addr().String(), "plugin_dir", cfg.PluginDir)
-
-			var g run.Group
-			g.Add(func() error {
-				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-					return err
-				}
-				return nil
-			}, func(error) {
-				ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-				defer cancel()
-				logger.Info("shutting down: finishing requests in flight", "timeout", cfg.ShutdownTimeout)
-				if err := srv.Shutdown(ctx); err != nil {
-					logger.Warn("requests still in flight at the shutdown timeout were cut", "error", err)
-				}
-			})
+			logger.Info("listening", "addr", api.Addr, "plugin_dir", cfg.PluginDir)
+			if admin != nil {
+				logger.Info("admin API listening (no inbound auth: keep this address private)", "addr", admin.Addr)
+			}
 			g.Add(run.SignalHandler(cmd.Context(), os.Interrupt, syscall.SIGTERM))
 			err = g.Run()
+			logger.Info("stopping the plugins")
 			if errors.Is(err, run.ErrSignal) {
 				logger.Info("stopped", "reason", err.Error())
 				return nil

@@ -43,6 +43,7 @@ const (
 // Config is the host's configuration, checked and with defaults filled in.
 type Config struct {
 	Listen               string
+	AdminListen          string // "": the admin API is on Listen, behind inbound auth
 	PluginDir            string
 	RequirePinnedPlugins bool
 	MaxBodyBytes         int64
@@ -92,6 +93,9 @@ type Plugin struct {
 	// the host and downstream APIs, and one OS thread of Go scheduler saves
 	// the cross-thread wake-ups that dominate a local gRPC call.
 	GOMAXPROCS int
+	// MaxConcurrency bounds the requests in flight to the plugin (a
+	// bulkhead); beyond it requests answer 503 at once. 0: no bound.
+	MaxConcurrency int
 }
 
 // DefaultPluginGOMAXPROCS is the GOMAXPROCS of plugins that set none.
@@ -148,6 +152,7 @@ func Parse(filename string, src []byte) (*Config, error) {
 // The file's shape. Tags follow gohcl; *_range fields locate values for errors.
 type file struct {
 	Listen               *string      `hcl:"listen,optional"`
+	AdminListen          *string      `hcl:"admin_listen,optional"`
 	PluginDir            *string      `hcl:"plugin_dir,optional"`
 	RequirePinnedPlugins *bool        `hcl:"require_pinned_plugins,optional"`
 	MaxBodyBytes         *int64       `hcl:"max_body_bytes,optional"`
@@ -198,6 +203,7 @@ type pluginBlock struct {
 	Name       string    `hcl:"name,label"`
 	SHA256     *string   `hcl:"sha256,optional"`
 	GOMAXPROCS *int      `hcl:"gomaxprocs,optional"`
+	MaxConc    *int      `hcl:"max_concurrency,optional"`
 	Range      hcl.Range `hcl:",def_range"`
 }
 
@@ -217,6 +223,7 @@ func (f *file) config() (*Config, error) {
 		errs = append(errs, fmt.Errorf("%s: %s", r, fmt.Sprintf(format, args...)))
 	}
 	setString(&c.Listen, f.Listen)
+	setString(&c.AdminListen, f.AdminListen)
 	setString(&c.PluginDir, f.PluginDir)
 	if f.RequirePinnedPlugins != nil {
 		c.RequirePinnedPlugins = *f.RequirePinnedPlugins
@@ -300,6 +307,12 @@ func (f *file) config() (*Config, error) {
 				fail(p.Range, "plugin %q: gomaxprocs must be between 1 and 1024", p.Name)
 			}
 			pc.GOMAXPROCS = *p.GOMAXPROCS
+		}
+		if p.MaxConc != nil {
+			if *p.MaxConc < 1 {
+				fail(p.Range, "plugin %q: max_concurrency must be at least 1", p.Name)
+			}
+			pc.MaxConcurrency = *p.MaxConc
 		}
 		c.Plugins[p.Name] = pc
 	}

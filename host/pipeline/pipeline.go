@@ -111,7 +111,7 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	}
 
 	t.start()
-	ctx, cancel := context.WithTimeout(ctx, a.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, a.Timeout-Margin(a.Timeout))
 	defer cancel()
 	out, err := a.Invoke(ctx, &pluginv1.InvokeRequest{
 		Action:       a.Name,
@@ -145,6 +145,15 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	}
 	res.Output = out
 	return res, nil
+}
+
+// Margin is how long before the end of an action's budget the host stops
+// waiting for the plugin, so that its 504 reaches Genesys Cloud before
+// Genesys gives up on the action itself (and holds a slot of the
+// organization's data-action concurrency limit meanwhile): a twentieth of
+// the budget, between 50 ms and 500 ms.
+func Margin(budget time.Duration) time.Duration {
+	return min(max(budget/20, 50*time.Millisecond), 500*time.Millisecond, budget/2)
 }
 
 // asMap is the wire form of the metadata: only the keys the caller sent.

@@ -30,10 +30,11 @@ type Invoker interface {
 
 // Plugin identifies the binary an action comes from.
 type Plugin struct {
-	Name   string // file name in the plugins directory
-	Path   string
-	SHA256 string // hex
-	PID    int
+	Name    string // file name in the plugins directory
+	Path    string
+	SHA256  string // hex, of the binary the process runs
+	PID     int
+	Version string // what the plugin reported
 }
 
 // Action is one servable action. It is immutable once built.

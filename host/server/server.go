@@ -5,6 +5,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/inbound"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
@@ -33,6 +35,17 @@ type Options struct {
 	// Ready reports whether the host serves its actions (GET /readyz). Nil:
 	// always ready.
 	Ready func() bool
+	// Admin serves /admin/plugins; nil for no admin API.
+	Admin Admin
+	// SeparateAdmin keeps the admin API off the main handler: it is served
+	// only by AdminHandler, on its own address.
+	SeparateAdmin bool
+}
+
+// Admin is what the admin API shows and does.
+type Admin interface {
+	Plugins() []catalog.PluginView
+	Reload(ctx context.Context, name string) (catalog.PluginView, error)
 }
 
 // Server serves the HTTP API. It is an http.Handler.
@@ -40,6 +53,7 @@ type Server struct {
 	opts   Options
 	logger hclog.Logger
 	mux    *http.ServeMux
+	admin  *http.ServeMux // admin routes without inbound auth, for AdminHandler
 }
 
 // New returns a Server with its routes.
@@ -56,7 +70,66 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("/healthz", s.handleHealth)
 	s.mux.HandleFunc("/readyz", s.handleReady)
 	s.mux.HandleFunc("/", s.handleNotFound)
+	if opts.Admin != nil {
+		s.admin = http.NewServeMux()
+		s.admin.HandleFunc("GET /admin/plugins", s.handlePlugins)
+		s.admin.HandleFunc("POST /admin/plugins/{name}/reload", s.handleReload)
+		s.admin.HandleFunc("/", s.handleNotFound)
+		if !opts.SeparateAdmin {
+			s.mux.Handle("/admin/", s.authenticated(s.admin))
+		}
+	}
 	return s
+}
+
+// AdminHandler serves the admin API without inbound authentication, for a
+// separate admin address that only operators reach.
+func (s *Server) AdminHandler() http.Handler {
+	if s.admin == nil {
+		return http.NotFoundHandler()
+	}
+	return s.admin
+}
+
+// authenticated admits only authenticated callers to h.
+func (s *Server) authenticated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestID(r, "")
+		w.Header()["X-Request-Id"] = []string{id}
+		if _, ok := s.opts.Auth.Authenticate(r); !ok {
+			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
+			s.fail(w, r, id, "", apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handlePlugins(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.opts.Admin.Plugins())
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	id := requestID(r, "")
+	name := r.PathValue("name")
+	v, err := s.opts.Admin.Reload(r.Context(), name)
+	switch {
+	case errors.Is(err, catalog.ErrNoPlugin):
+		s.fail(w, r, id, "", apierr.New(http.StatusNotFound, "plugin_not_found", "no plugin file named %q", truncate(name)))
+	case err != nil:
+		s.fail(w, r, id, "", apierr.Wrap(err, http.StatusBadGateway, "reload_failed", "plugin %q was not reloaded: %v", truncate(name), err))
+	default:
+		s.logger.Info("plugin reloaded", "plugin", name, "pid", v.PID, "request_id", id)
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
 }
 
 // ServeHTTP implements http.Handler.

@@ -17,6 +17,10 @@ import (
 
 const anyObject = `{"type":"object"}`
 
+// variant is set at link time (-X main.variant=...) to build binaries that
+// differ, for hot-swap tests.
+var variant = "a"
+
 func main() {
 	sdk.Serve(
 		sdk.NewAction("panic").Input(anyObject).
@@ -94,7 +98,7 @@ func main() {
 					"requestId": req.RequestID(), "correlationId": md.CorrelationID,
 					"organizationId": md.OrganizationID, "userId": md.UserID,
 					"deadlineSet": hasDeadline(ctx), "action": req.Action(),
-					"upper": strings.ToUpper(req.Action()),
+					"upper": strings.ToUpper(req.Action()), "pid": os.Getpid(), "variant": variant,
 				}, nil
 			}),
 	)
