@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Request is one invocation of an action: the input the host validated and
@@ -12,6 +14,7 @@ import (
 type Request struct {
 	ctx          context.Context // the handler's, with the action's deadline
 	host         *hostConn       // nil outside a host (Action.Invoke)
+	logger       hclog.Logger    // the plugin's; nil outside a host
 	action       string
 	requestID    string
 	metadata     Metadata
@@ -26,6 +29,10 @@ type Metadata struct {
 	OrganizationID     string // ININ-Organization-Id
 	HomeOrganizationID string // ININ-Home-Organization-Id
 	UserID             string // ININ-User-Id
+	// TraceParent is the W3C trace context of the host's span for this
+	// invocation, when the host traces: a plugin that makes its own spans
+	// continues it.
+	TraceParent string
 }
 
 // Action returns the name of the action being run.
@@ -49,6 +56,18 @@ func (r *Request) Decode(v any) error {
 		return Errorf(400, "invalid_input", "cannot decode the input of action %q: %v", r.action, err)
 	}
 	return nil
+}
+
+// Logger returns a logger whose every line carries the request id and the
+// action, so that the host's log ties the plugin's lines to the request.
+// Its output goes to the host, which writes it under the plugin's name.
+// Never log secrets or personal data with it.
+func (r *Request) Logger() hclog.Logger {
+	l := r.logger
+	if l == nil {
+		l = hclog.NewNullLogger()
+	}
+	return l.With("request_id", r.requestID, "action", r.action)
 }
 
 // String identifies the request in logs.

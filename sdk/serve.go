@@ -39,8 +39,8 @@ const parentPollInterval = 500 * time.Millisecond
 //
 // A plugin run by hand, not by a host, says so and exits with status 1.
 func Serve(actions ...*Action) {
+	// Unnamed: the host logs each line under the plugin's name.
 	logger := hclog.New(&hclog.LoggerOptions{
-		Name:       "plugin",
 		Output:     os.Stderr,
 		JSONFormat: true, // the host parses these lines and re-logs them under the plugin's name
 		Level:      hclog.LevelFromString(os.Getenv("SWITCHBOARD_LOG_LEVEL")),
@@ -168,7 +168,7 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 		return nil, toStatus(Errorf(404, "action_not_found", "this plugin has no action %q", req.GetAction()))
 	}
 	r := fromInvokeRequest(req)
-	r.ctx, r.host = ctx, &s.host
+	r.ctx, r.host, r.logger = ctx, &s.host, s.logger
 	out, err := a.run(ctx, r, s.logger.Error)
 	if err != nil {
 		return nil, toStatus(err)

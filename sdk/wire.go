@@ -64,6 +64,7 @@ func fromInvokeRequest(req *pluginv1.InvokeRequest) *Request {
 			OrganizationID:     md["organizationId"],
 			HomeOrganizationID: md["homeOrganizationId"],
 			UserID:             md["userId"],
+			TraceParent:        md["traceparent"],
 		},
 		input:        req.GetInput(),
 		invocationID: req.GetInvocationId(),

@@ -33,6 +33,7 @@ type Error struct {
 type Detail struct {
 	Location string `json:"location"`
 	Problem  string `json:"problem"`
+	Keyword  string `json:"keyword,omitempty"` // the schema keyword that failed, e.g. "type"
 }
 
 // New returns an Error with a formatted message. It is retryable when the

@@ -1,23 +1,31 @@
 // Package app assembles the host from its configuration: plugin catalog,
-// action registry, pipeline and HTTP server. The CLI and the tests build
-// hosts with it; it holds no logic of its own beyond the wiring.
+// action registry, pipeline, HTTP server, outbound connections, metrics,
+// audit log and tracing. The CLI and the tests build hosts with it; it holds
+// no logic of its own beyond the wiring.
 package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/inbound"
+	"github.com/switchboard-dev/switchboard/host/metrics"
 	"github.com/switchboard-dev/switchboard/host/outbound"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/server"
+	"github.com/switchboard-dev/switchboard/host/telemetry"
 )
 
 // Host is one assembled host.
@@ -28,6 +36,11 @@ type Host struct {
 	Pipeline *pipeline.Pipeline
 	Catalog  *catalog.Catalog
 	Outbound *outbound.Pool
+	Metrics  *metrics.Metrics
+	Audit    *audit.Log // nil without an audit block
+	Tracing  *telemetry.Tracing
+
+	gatherer prometheus.Gatherer
 }
 
 // NewLogger returns the host's logger as the config asks for it, on stderr.
@@ -42,11 +55,13 @@ func NewLogger(cfg *config.Config) hclog.Logger {
 
 // Options are what a host is built with beyond its config.
 type Options struct {
-	// Observer receives outbound metrics; nil for none.
-	Observer outbound.Observer
 	// Supervision is how plugins are watched; serve turns Watch on, the
 	// one-shot commands leave it off.
 	Supervision catalog.Supervision
+	// Registry receives the host's metrics; nil means a new one.
+	Registry *prometheus.Registry
+	// Tracing replaces the config's tracing (tests record spans in memory).
+	Tracing *telemetry.Tracing
 }
 
 // New assembles a host; Load starts its plugins.
@@ -55,24 +70,56 @@ func New(cfg *config.Config, logger hclog.Logger) (*Host, error) {
 }
 
 // NewWithOptions is New with options.
-func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Host, error) {
+func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *Host, err error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	pool := outbound.NewPool(cfg.Connections, outbound.Options{Observer: opts.Observer, UserAgent: "switchboard/" + Version()})
+	h = &Host{Config: cfg, Logger: logger, Registry: &registry.Registry{}, Tracing: opts.Tracing}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	promReg := opts.Registry
+	if promReg == nil {
+		promReg = prometheus.NewRegistry()
+	}
+	h.gatherer = promReg
+	if h.Metrics, err = metrics.New(promReg); err != nil {
+		return h, fmt.Errorf("metrics: %w", err)
+	}
+	if h.Tracing == nil {
+		if h.Tracing, err = telemetry.New(cfg.Tracing, Version()); err != nil {
+			return h, err
+		}
+	}
+	var hasher *audit.Hasher
+	if a := cfg.Audit; a != nil {
+		if h.Audit, err = audit.Open(a.Path); err != nil {
+			return h, err
+		}
+		if a.HMACKey != "" {
+			if hasher, err = audit.NewHasher(a.HMACKey); err != nil {
+				return h, err
+			}
+		}
+	}
+
+	h.Outbound = outbound.NewPool(cfg.Connections, outbound.Options{
+		Observer: h.Metrics.Outbound(), UserAgent: "switchboard/" + Version(), Tracer: h.Tracing.Tracer,
+	})
 	overrides := make(map[string]registry.Overrides, len(cfg.Actions))
 	for name, a := range cfg.Actions {
-		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping}
+		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC}
 	}
-	reg := &registry.Registry{}
-	cat, err := catalog.New(catalog.Options{
+	h.Catalog, err = catalog.New(catalog.Options{
 		Dir:      cfg.PluginDir,
-		Registry: reg,
+		Registry: h.Registry,
 		Logger:   logger.Named("plugins"),
 		Process: catalog.ProcessOptions{
 			StartTimeout: cfg.PluginStartTimeout,
 			LogLevel:     cfg.LogLevel,
-			Outbound:     pool,
+			Outbound:     h.Outbound,
 		},
 		Plugins:       cfg.Plugins,
 		RequirePinned: cfg.RequirePinnedPlugins,
@@ -81,16 +128,13 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (*Hos
 		Supervision:   opts.Supervision,
 	})
 	if err != nil {
-		return nil, err
+		return h, err
 	}
-	return &Host{
-		Config:   cfg,
-		Logger:   logger,
-		Registry: reg,
-		Pipeline: pipeline.New(reg),
-		Catalog:  cat,
-		Outbound: pool,
-	}, nil
+	if err := promReg.Register(metrics.NewPluginStates(h.Catalog.Plugins)); err != nil {
+		return h, fmt.Errorf("metrics: %w", err)
+	}
+	h.Pipeline = pipeline.New(h.Registry, pipeline.Options{Metrics: h.Metrics, HMAC: hasher, Tracer: h.Tracing.Tracer})
+	return h, nil
 }
 
 // Load starts every plugin and registers its actions. A plugin that cannot
@@ -118,27 +162,47 @@ func (h *Host) Handler() http.Handler {
 }
 
 func (h *Host) serverOptions() server.Options {
-	return server.Options{
-		Pipeline:      h.Pipeline,
-		Auth:          inbound.New(h.Config.Inbound),
-		MaxBodyBytes:  h.Config.MaxBodyBytes,
-		Logger:        h.Logger.Named("http"),
-		Ready:         h.Catalog.Ready,
-		Admin:         h.Catalog,
-		SeparateAdmin: h.Config.AdminListen != "",
+	o := server.Options{
+		Pipeline:        h.Pipeline,
+		Auth:            inbound.New(h.Config.Inbound),
+		MaxBodyBytes:    h.Config.MaxBodyBytes,
+		Logger:          h.Logger.Named("http"),
+		Ready:           h.Catalog.Ready,
+		Admin:           h.Catalog,
+		SeparateAdmin:   h.Config.AdminListen != "",
+		Metrics:         h.Metrics,
+		MetricsHandler:  h.MetricsHandler(),
+		SeparateMetrics: h.Config.MetricsListen != "",
+		Audit:           h.Audit,
+		Tracer:          h.Tracing.Tracer,
 	}
+	if h.Config.Audit != nil {
+		o.FailClosed = h.Config.Audit.FailClosed
+	}
+	return o
 }
 
-// HTTPServers returns the HTTP server for the API and, when admin_listen is
-// set, the one for the admin API (else nil), with the configured timeouts.
-// The API's write timeout leaves room for the longest action budget.
-func (h *Host) HTTPServers() (api, admin *http.Server) {
+// MetricsHandler serves the metrics in the Prometheus text format.
+func (h *Host) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(h.gatherer, promhttp.HandlerOpts{ErrorLog: h.Logger.Named("metrics").StandardLogger(nil)})
+}
+
+// HTTPServers returns the HTTP server for the API and, when admin_listen or
+// metrics_listen are set, the servers for those (else nil), with the
+// configured timeouts. The API's write timeout leaves room for the longest
+// action budget.
+func (h *Host) HTTPServers() (api, admin, metricsSrv *http.Server) {
 	srv := server.New(h.serverOptions())
 	api = h.httpServer(h.Config.Listen, srv)
 	if h.Config.AdminListen != "" {
 		admin = h.httpServer(h.Config.AdminListen, srv.AdminHandler())
 	}
-	return api, admin
+	if h.Config.MetricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", h.MetricsHandler())
+		metricsSrv = h.httpServer(h.Config.MetricsListen, mux)
+	}
+	return api, admin, metricsSrv
 }
 
 func (h *Host) httpServer(addr string, handler http.Handler) *http.Server {
@@ -154,9 +218,22 @@ func (h *Host) httpServer(addr string, handler http.Handler) *http.Server {
 	}
 }
 
-// Close stops every plugin process.
+// Close stops every plugin process, flushes the traces and closes the
+// audit log.
 func (h *Host) Close() {
-	h.Catalog.Close()
+	if h.Catalog != nil {
+		h.Catalog.Close()
+	}
+	if h.Tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.Tracing.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			h.Logger.Warn("flushing traces", "error", err)
+		}
+	}
+	if h.Audit != nil {
+		h.Audit.Close()
+	}
 }
 
 // CheckInbound refuses to serve without inbound authentication unless the

@@ -21,25 +21,35 @@ import (
 // it has seen, so that tests can look for them where they must not be.
 type genesysSim struct {
 	*sim.Server
-	URL    string
-	mu     sync.Mutex
-	tokens []string
+	URL          string
+	mu           sync.Mutex
+	tokens       []string
+	traceparents []string
 }
 
 func startSim(t *testing.T, opts sim.Options) *genesysSim {
 	t.Helper()
 	g := &genesysSim{Server: sim.New(opts)}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			g.mu.Lock()
 			g.tokens = append(g.tokens, tok)
-			g.mu.Unlock()
 		}
+		if tp := r.Header.Get("Traceparent"); tp != "" {
+			g.traceparents = append(g.traceparents, tp)
+		}
+		g.mu.Unlock()
 		g.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
 	g.URL = ts.URL
 	return g
+}
+
+func (g *genesysSim) seenTraceparents() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.traceparents...)
 }
 
 func (g *genesysSim) seenTokens() []string {
@@ -216,4 +226,10 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }

@@ -11,7 +11,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/outbound"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
@@ -24,6 +27,8 @@ type invocation struct {
 	idempotent bool
 	deadline   time.Time
 	hasDL      bool
+	record     *audit.Record     // the request's audit record, or nil
+	span       trace.SpanContext // the invocation's span, parent of the calls'
 }
 
 // outboundServer serves one plugin process's Outbound calls. A call is
@@ -62,10 +67,14 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 		ctx, cancel = context.WithDeadline(ctx, inv.deadline) // never beyond the action's budget
 		defer cancel()
 	}
+	if inv.span.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, inv.span)
+	}
 	header := make(http.Header, len(req.GetHeaders()))
 	for _, h := range req.GetHeaders() {
 		header[http.CanonicalHeaderKey(h.GetName())] = h.GetValues()
 	}
+	start := time.Now()
 	resp, err := conn.Do(ctx, &outbound.Call{
 		Method:     req.GetMethod(),
 		URL:        req.GetUrl(),
@@ -73,6 +82,9 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 		Body:       req.GetBody(),
 		Idempotent: inv.idempotent,
 	})
+	if inv.record != nil {
+		inv.record.AddOutbound(summary(conn, req, resp, err, time.Since(start)))
+	}
 	if err != nil {
 		return nil, errorStatus(apierr.From(err))
 	}
@@ -81,6 +93,22 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 		out.Headers = append(out.Headers, &pluginv1.Header{Name: k, Values: v})
 	}
 	return out, nil
+}
+
+// summary is the audit record of one outbound call: where it went, with
+// id-like path segments and the query left out.
+func summary(conn *outbound.Connection, req *pluginv1.OutboundRequest, resp *outbound.Response, err error, took time.Duration) audit.Outbound {
+	o := audit.Outbound{Connection: req.GetConnection(), Method: req.GetMethod(), DurationMS: float64(took.Microseconds()) / 1000}
+	if u, uerr := conn.Target(req.GetUrl()); uerr == nil {
+		o.Host, o.Path = u.Host, audit.PathTemplate(u.Path)
+	}
+	if resp != nil {
+		o.Status, o.Attempts = resp.Status, resp.Attempts
+	}
+	if err != nil {
+		o.Code = apierr.From(err).Code
+	}
+	return o
 }
 
 // outboundWorkers is how many goroutines serve a plugin's Outbound calls

@@ -3,19 +3,26 @@ package catalog
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"syscall"
 )
 
 // execCommand runs the verified open file f, not whatever path names now:
-// the child receives f as descriptor 3 and executes /proc/self/fd/3. Its
-// argv[0] stays the binary's path, for ps and logs. (A script plugin can
-// still read itself through that descriptor, since it is not close-on-exec.)
-func execCommand(f *os.File, path string) *exec.Cmd {
-	cmd := exec.Command("/proc/self/fd/3")
+// the child receives f as descriptor 3 and executes /proc/self/fd/3,
+// through a link named after the plugin in its private directory dir (so
+// that go-plugin's logs name the plugin). Its argv[0] stays the binary's
+// path, for ps. (A script plugin can still read itself through that
+// descriptor, since it is not close-on-exec.)
+func execCommand(f *os.File, path, dir, name string) (*exec.Cmd, error) {
+	link := filepath.Join(dir, name)
+	if err := os.Symlink("/proc/self/fd/3", link); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(link)
 	cmd.Args[0] = path
 	cmd.ExtraFiles = []*os.File{f}
-	return cmd
+	return cmd, nil
 }
 
 // sysProcAttr asks the kernel to kill a plugin when the host dies, even by

@@ -22,7 +22,10 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/outbound"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
@@ -119,7 +122,11 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	}
 	// SkipHostEnv: the plugin gets this environment and nothing of the host's
 	// (go-plugin adds only its handshake variables).
-	cmd := execCommand(f, bin.Path)
+	cmd, err := execCommand(f, bin.Path, dir, bin.Name)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start: %w", err)
+	}
 	cmd.Env = []string{
 		"TMPDIR=" + dir,
 		"SWITCHBOARD_LOG_LEVEL=" + opts.LogLevel,
@@ -137,7 +144,7 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 		Managed:          true,
 		StartTimeout:     opts.StartTimeout,
 		SkipHostEnv:      true,
-		Logger:           logger.Named(bin.Name),
+		Logger:           logger, // go-plugin names it after the executable: the plugin's name
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
 			// Fixed flow-control windows turn off gRPC's bandwidth-delay
@@ -286,7 +293,8 @@ func (p *Process) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]by
 		return nil, e
 	}
 	if a := p.actions[req.GetAction()]; len(a.GetConnections()) > 0 {
-		inv := &invocation{action: a.GetName(), uses: a.GetConnections(), idempotent: a.GetIdempotent()}
+		inv := &invocation{action: a.GetName(), uses: a.GetConnections(), idempotent: a.GetIdempotent(),
+			record: audit.FromContext(ctx), span: trace.SpanContextFromContext(ctx)}
 		inv.deadline, inv.hasDL = ctx.Deadline()
 		defer p.outbound.register(req.GetInvocationId(), inv)()
 	}

@@ -7,12 +7,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"syscall"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/oklog/run"
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-dev/switchboard/host/app"
+	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/catalog"
 )
 
@@ -61,9 +64,9 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 			}
 			defer host.Close()
 
-			api, admin := host.HTTPServers()
+			api, admin, metricsSrv := host.HTTPServers()
 			var g run.Group
-			for _, srv := range []*http.Server{api, admin} {
+			for _, srv := range []*http.Server{api, admin, metricsSrv} {
 				if srv == nil {
 					continue
 				}
@@ -93,6 +96,12 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 			if admin != nil {
 				logger.Info("admin API listening (no inbound auth: keep this address private)", "addr", admin.Addr)
 			}
+			if metricsSrv != nil {
+				logger.Info("metrics listening (no inbound auth: keep this address private)", "addr", metricsSrv.Addr)
+			}
+			if host.Audit != nil {
+				g.Add(reopenOnSIGHUP(host.Audit, logger))
+			}
 			g.Add(run.SignalHandler(cmd.Context(), os.Interrupt, syscall.SIGTERM))
 			err = g.Run()
 			logger.Info("stopping the plugins")
@@ -107,4 +116,29 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (overrides listen; default :8080)")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: allow serving without inbound authentication")
 	return cmd
+}
+
+// reopenOnSIGHUP is a run group actor that reopens the audit log on SIGHUP,
+// after logrotate has moved it.
+func reopenOnSIGHUP(log *audit.Log, logger hclog.Logger) (func() error, func(error)) {
+	hup := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	return func() error {
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-hup:
+					if err := log.Reopen(); err != nil {
+						logger.Error("reopening the audit log", "error", err)
+					} else {
+						logger.Info("audit log reopened")
+					}
+				case <-done:
+					return nil
+				}
+			}
+		}, func(error) {
+			close(done)
+		}
 }

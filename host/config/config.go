@@ -44,6 +44,7 @@ const (
 type Config struct {
 	Listen               string
 	AdminListen          string // "": the admin API is on Listen, behind inbound auth
+	MetricsListen        string // "": GET /metrics is on Listen, behind inbound auth
 	PluginDir            string
 	RequirePinnedPlugins bool
 	MaxBodyBytes         int64
@@ -57,6 +58,8 @@ type Config struct {
 	LogFormat            string // text or json
 
 	Inbound     Inbound
+	Audit       *Audit                 // nil: no audit log
+	Tracing     *Tracing               // nil: tracing off
 	Plugins     map[string]Plugin      // by file name
 	Actions     map[string]Action      // by action name
 	Connections map[string]*Connection // by connection name
@@ -105,6 +108,24 @@ const DefaultPluginGOMAXPROCS = 1
 type Action struct {
 	Timeout time.Duration  // 0: the plugin's, else DefaultActionTimeout
 	Mapping []mapping.Rule // nil: the plugin's
+	// AuditHMAC are JSON pointers of input fields written to the audit log
+	// as HMAC-SHA256 digests (needs Audit.HMACKey).
+	AuditHMAC []string
+}
+
+// Audit is the audit log.
+type Audit struct {
+	Path       string // a file, reopened on SIGHUP; "-" for standard output
+	HMACKey    string // key of the digests of audit_hmac fields
+	FailClosed bool   // fail a request whose record cannot be written
+}
+
+// Tracing exports OpenTelemetry spans over OTLP/gRPC.
+type Tracing struct {
+	Endpoint    string  // host:port of the OTLP gRPC receiver
+	Insecure    bool    // plain gRPC (to a local collector)
+	SampleRatio float64 // 0..1, of traces not started by the caller; default 1
+	ServiceName string  // default "switchboard"
 }
 
 // Default returns the configuration used when there is no file.
@@ -153,6 +174,7 @@ func Parse(filename string, src []byte) (*Config, error) {
 type file struct {
 	Listen               *string      `hcl:"listen,optional"`
 	AdminListen          *string      `hcl:"admin_listen,optional"`
+	MetricsListen        *string      `hcl:"metrics_listen,optional"`
 	PluginDir            *string      `hcl:"plugin_dir,optional"`
 	RequirePinnedPlugins *bool        `hcl:"require_pinned_plugins,optional"`
 	MaxBodyBytes         *int64       `hcl:"max_body_bytes,optional"`
@@ -175,6 +197,8 @@ type file struct {
 	LogFormatRange       hcl.Range    `hcl:"log_format,attr_range"`
 
 	Inbound     *inboundBlock     `hcl:"inbound,block"`
+	Audit       *auditBlock       `hcl:"audit,block"`
+	Tracing     *tracingBlock     `hcl:"tracing,block"`
 	Plugins     []pluginBlock     `hcl:"plugin,block"`
 	Actions     []actionBlock     `hcl:"action,block"`
 	Connections []connectionBlock `hcl:"connection,block"`
@@ -199,6 +223,21 @@ type apiKeyBlock struct {
 	Range  hcl.Range `hcl:",def_range"`
 }
 
+type auditBlock struct {
+	Path       string    `hcl:"path"`
+	HMACKey    *string   `hcl:"hmac_key,optional"`
+	FailClosed *bool     `hcl:"fail_closed,optional"`
+	Range      hcl.Range `hcl:",def_range"`
+}
+
+type tracingBlock struct {
+	Endpoint    string    `hcl:"endpoint"`
+	Insecure    *bool     `hcl:"insecure,optional"`
+	SampleRatio *float64  `hcl:"sample_ratio,optional"`
+	ServiceName *string   `hcl:"service_name,optional"`
+	Range       hcl.Range `hcl:",def_range"`
+}
+
 type pluginBlock struct {
 	Name       string    `hcl:"name,label"`
 	SHA256     *string   `hcl:"sha256,optional"`
@@ -213,6 +252,7 @@ type actionBlock struct {
 	TimeoutRange    hcl.Range            `hcl:"timeout,attr_range"`
 	Mapping         map[string]string    `hcl:"mapping,optional"`
 	MappingDefaults map[string]cty.Value `hcl:"mapping_defaults,optional"`
+	AuditHMAC       []string             `hcl:"audit_hmac,optional"`
 	Range           hcl.Range            `hcl:",def_range"`
 }
 
@@ -224,6 +264,7 @@ func (f *file) config() (*Config, error) {
 	}
 	setString(&c.Listen, f.Listen)
 	setString(&c.AdminListen, f.AdminListen)
+	setString(&c.MetricsListen, f.MetricsListen)
 	setString(&c.PluginDir, f.PluginDir)
 	if f.RequirePinnedPlugins != nil {
 		c.RequirePinnedPlugins = *f.RequirePinnedPlugins
@@ -290,6 +331,36 @@ func (f *file) config() (*Config, error) {
 		}
 	}
 
+	if a := f.Audit; a != nil {
+		c.Audit = &Audit{Path: a.Path}
+		setString(&c.Audit.HMACKey, a.HMACKey)
+		if a.FailClosed != nil {
+			c.Audit.FailClosed = *a.FailClosed
+		}
+		if a.Path == "" {
+			fail(a.Range, "audit: path must name a file, or \"-\" for standard output")
+		}
+		if a.HMACKey != nil && len(*a.HMACKey) < minSecretLength {
+			fail(a.Range, "audit: hmac_key must be at least %d characters", minSecretLength)
+		}
+	}
+	if t := f.Tracing; t != nil {
+		c.Tracing = &Tracing{Endpoint: t.Endpoint, SampleRatio: 1, ServiceName: "switchboard"}
+		if t.Insecure != nil {
+			c.Tracing.Insecure = *t.Insecure
+		}
+		if t.SampleRatio != nil {
+			if *t.SampleRatio < 0 || *t.SampleRatio > 1 {
+				fail(t.Range, "tracing: sample_ratio must be between 0 and 1")
+			}
+			c.Tracing.SampleRatio = *t.SampleRatio
+		}
+		setString(&c.Tracing.ServiceName, t.ServiceName)
+		if t.Endpoint == "" {
+			fail(t.Range, "tracing: endpoint must be host:port of an OTLP gRPC receiver")
+		}
+	}
+
 	for _, p := range f.Plugins {
 		if _, dup := c.Plugins[p.Name]; dup {
 			fail(p.Range, "plugin %q is configured twice", p.Name)
@@ -321,7 +392,10 @@ func (f *file) config() (*Config, error) {
 		if _, dup := c.Actions[a.Name]; dup {
 			fail(a.Range, "action %q is configured twice", a.Name)
 		}
-		var act Action
+		act := Action{AuditHMAC: a.AuditHMAC}
+		if len(a.AuditHMAC) > 0 && (c.Audit == nil || c.Audit.HMACKey == "") {
+			fail(a.Range, "action %q: audit_hmac needs audit { hmac_key = ... }", a.Name)
+		}
 		if err := parseDuration(&act.Timeout, a.Timeout, "timeout", time.Second, MaxActionTimeout); err != nil {
 			fail(a.TimeoutRange, "action %q: %v", a.Name, err)
 		}

@@ -26,6 +26,10 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
@@ -65,6 +69,7 @@ type Connection struct {
 	retry       config.Retry
 	maxResponse int64
 	obs         Observer
+	tracer      trace.Tracer // nil: no spans
 }
 
 // Options are host-wide settings for connections.
@@ -78,6 +83,9 @@ type Options struct {
 	UserAgent string
 	// Now is the clock OAuth token expiry is judged by; nil means time.Now.
 	Now func() time.Time
+	// Tracer makes a span per attempt and sends its traceparent downstream;
+	// nil for none.
+	Tracer trace.Tracer
 }
 
 // New builds a connection from its config.
@@ -99,6 +107,7 @@ func New(cfg *config.Connection, opts Options) *Connection {
 		retry:       cfg.Retry,
 		maxResponse: cfg.MaxResponseBytes,
 		obs:         obs,
+		tracer:      opts.Tracer,
 	}
 	for _, h := range cfg.AllowedHosts {
 		c.hosts[strings.ToLower(h)] = true
@@ -152,7 +161,7 @@ func newTransport(maxConns int) *http.Transport {
 // a Response.
 func (c *Connection) Do(ctx context.Context, call *Call) (*Response, error) {
 	start := time.Now()
-	target, err := c.resolve(call.URL)
+	target, err := c.Target(call.URL)
 	if err != nil {
 		return nil, apierr.Wrap(err, http.StatusForbidden, "outbound_refused", "connection %q: %v", c.name, err)
 	}
@@ -254,8 +263,22 @@ func (c *Connection) sendWithAuth(ctx context.Context, target *url.URL, call *Ca
 	return r, 2, err
 }
 
-func (c *Connection) send(ctx context.Context, target *url.URL, call *Call, auth authorization) (*Response, error) {
+func (c *Connection) send(ctx context.Context, target *url.URL, call *Call, auth authorization) (resp *Response, err error) {
 	start := time.Now()
+	if c.tracer != nil {
+		var span trace.Span
+		ctx, span = c.tracer.Start(ctx, "outbound "+c.name+" "+call.Method, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("switchboard.connection", c.name), attribute.String("server.address", target.Host)))
+		defer func() {
+			if resp != nil {
+				span.SetAttributes(attribute.Int("http.response.status_code", resp.Status))
+			}
+			if err != nil {
+				span.SetStatus(codes.Error, "no answer")
+			}
+			span.End()
+		}()
+	}
 	req, err := http.NewRequestWithContext(ctx, call.Method, target.String(), bytes.NewReader(call.Body))
 	if err != nil {
 		return nil, err
@@ -268,14 +291,17 @@ func (c *Connection) send(ctx context.Context, target *url.URL, call *Call, auth
 	if auth.header != "" {
 		req.Header.Set(auth.header, auth.value)
 	}
-	resp, err := c.client.Do(req)
+	if c.tracer != nil {
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
+	hresp, err := c.client.Do(req)
 	if err != nil {
 		c.obs.Attempt(c.name, 0, time.Since(start))
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
-	c.obs.Attempt(c.name, resp.StatusCode, time.Since(start))
+	defer hresp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxResponse+1))
+	c.obs.Attempt(c.name, hresp.StatusCode, time.Since(start))
 	if err != nil {
 		return nil, fmt.Errorf("reading the response: %w", err)
 	}
@@ -283,13 +309,13 @@ func (c *Connection) send(ctx context.Context, target *url.URL, call *Call, auth
 		return nil, backoff.Permanent(apierr.New(http.StatusBadGateway, "downstream_response_too_large",
 			"connection %q: the response exceeds %d bytes", c.name, c.maxResponse))
 	}
-	header := resp.Header.Clone()
+	header := hresp.Header.Clone()
 	for k := range header {
 		if hopByHop(k) {
 			delete(header, k)
 		}
 	}
-	return &Response{Status: resp.StatusCode, Header: header, Body: body}, nil
+	return &Response{Status: hresp.StatusCode, Header: header, Body: body}, nil
 }
 
 // transportError explains a call that got no answer.
@@ -326,9 +352,9 @@ type capped struct {
 func (c capped) NextBackOff() time.Duration { return min(c.b.NextBackOff(), c.max) }
 func (c capped) Reset()                     { c.b.Reset() }
 
-// resolve turns the plugin's URL into the one to call, refusing what the
+// Target turns a plugin's URL into the one to call, refusing what the
 // connection does not allow.
-func (c *Connection) resolve(raw string) (*url.URL, error) {
+func (c *Connection) Target(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL: %w", err)

@@ -414,13 +414,13 @@ func TestRelativeURLsJoinTheBasePath(t *testing.T) {
 		"https://CRM.example.com:443/x": "https://CRM.example.com:443/x",
 	}
 	for in, want := range tests {
-		got, err := c.resolve(in)
+		got, err := c.Target(in)
 		if err != nil || got.String() != want {
 			t.Errorf("resolve(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"http://crm.example.com/x", "https://evil.example.com/", "ftp://crm.example.com/"} {
-		if _, err := c.resolve(bad); err == nil {
+		if _, err := c.Target(bad); err == nil {
 			t.Errorf("resolve(%q) succeeded", bad)
 		}
 	}

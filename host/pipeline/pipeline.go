@@ -16,8 +16,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/mapping"
+	"github.com/switchboard-dev/switchboard/host/metrics"
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
@@ -26,12 +32,26 @@ import (
 // safe for concurrent use.
 type Pipeline struct {
 	registry    *registry.Registry
+	opts        Options
 	invocations atomic.Uint64
 }
 
+// Options are what a pipeline records beyond its result; every field may be
+// nil.
+type Options struct {
+	// Metrics counts validation failures.
+	Metrics *metrics.Metrics
+	// HMAC digests the input fields an action's config names (audit_hmac)
+	// into the call's audit record.
+	HMAC *audit.Hasher
+	// Tracer makes a span for each plugin invocation; its trace context
+	// travels to the plugin in the metadata ("traceparent").
+	Tracer trace.Tracer
+}
+
 // New returns a pipeline over reg.
-func New(reg *registry.Registry) *Pipeline {
-	return &Pipeline{registry: reg}
+func New(reg *registry.Registry, opts Options) *Pipeline {
+	return &Pipeline{registry: reg, opts: opts}
 }
 
 // Call is one invocation request.
@@ -43,6 +63,9 @@ type Call struct {
 	Body []byte
 	// Trace, when set, is called after each stage (for `invoke --trace`).
 	Trace func(Stage)
+	// Record, when set, receives what the audit log needs: the action, its
+	// plugin, validation failures, named input digests, outbound calls.
+	Record *audit.Record
 }
 
 // Metadata is what Genesys Cloud said about the call in its headers.
@@ -78,6 +101,10 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	}
 	res := Result{Action: a}
 	t := tracer{fn: c.Trace}
+	rec := c.Record
+	if rec != nil {
+		rec.Action, rec.Plugin = a.Name, a.AuditPlugin
+	}
 
 	t.start()
 	body, err := DecodeObject(c.Body)
@@ -107,12 +134,34 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	err = a.ValidateInput(input)
 	t.done("validate input", "", err)
 	if err != nil {
+		p.validationFailed(rec, a, "input", err)
 		return res, err
+	}
+	if rec != nil && p.opts.HMAC != nil && !a.Secure && len(a.AuditHMAC) > 0 {
+		rec.InputHMAC = make(map[string]string, len(a.AuditHMAC))
+		for _, ptr := range a.AuditHMAC {
+			if v, ok := ptr.Get(input); ok {
+				rec.InputHMAC[ptr.String()] = p.opts.HMAC.Sum(v)
+			}
+		}
 	}
 
 	t.start()
 	ctx, cancel := context.WithTimeout(ctx, a.Timeout-Margin(a.Timeout))
 	defer cancel()
+	if rec != nil && len(a.Connections) > 0 {
+		ctx = audit.WithRecord(ctx, rec)
+	}
+	if p.opts.Tracer != nil {
+		var span trace.Span
+		ctx, span = p.opts.Tracer.Start(ctx, "invoke "+a.Name, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("switchboard.plugin", a.Plugin.Name), attribute.String("switchboard.action", a.Name)))
+		defer span.End()
+		if metadata == nil {
+			metadata = map[string]string{}
+		}
+		traceContext.Inject(ctx, propagation.MapCarrier(metadata))
+	}
 	out, err := a.Invoke(ctx, &pluginv1.InvokeRequest{
 		Action:       a.Name,
 		RequestId:    c.RequestID,
@@ -141,10 +190,28 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 		t.done("validate output", string(out), err)
 	}
 	if err != nil {
+		p.validationFailed(rec, a, "output", err)
 		return res, err
 	}
 	res.Output = out
 	return res, nil
+}
+
+var traceContext = propagation.TraceContext{}
+
+// validationFailed counts a schema failure and records where it was: never
+// the message, which may quote the value.
+func (p *Pipeline) validationFailed(rec *audit.Record, a *registry.Action, stage string, err error) {
+	if p.opts.Metrics != nil {
+		p.opts.Metrics.ValidationFailure(a.Name, stage)
+	}
+	var e *apierr.Error
+	if rec == nil || !errors.As(err, &e) {
+		return
+	}
+	for _, d := range e.Details {
+		rec.Validation = append(rec.Validation, audit.Violation{Stage: stage, Location: d.Location, Keyword: d.Keyword})
+	}
 }
 
 // Margin is how long before the end of an action's budget the host stops

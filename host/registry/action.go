@@ -14,6 +14,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/audit"
+	"github.com/switchboard-dev/switchboard/host/jsonptr"
 	"github.com/switchboard-dev/switchboard/host/mapping"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
@@ -52,14 +54,21 @@ type Action struct {
 	OutputSchemaJSON json.RawMessage
 	Mapping          mapping.Mapping
 
+	// AuditHMAC are the input fields written to the audit log as keyed
+	// digests (never for a Secure action).
+	AuditHMAC []jsonptr.Pointer
+	// AuditPlugin identifies the plugin in audit records; shared, read-only.
+	AuditPlugin *audit.Plugin
+
 	input, output *jsonschema.Schema // nil: any object
 	invoker       Invoker
 }
 
 // Overrides are what the host's config changes in an action.
 type Overrides struct {
-	Timeout time.Duration  // 0: keep the plugin's
-	Mapping []mapping.Rule // nil: keep the plugin's
+	Timeout   time.Duration  // 0: keep the plugin's
+	Mapping   []mapping.Rule // nil: keep the plugin's
+	AuditHMAC []string       // JSON pointers of input fields to digest in audit records
 }
 
 // Options are the host-wide settings an action is built with.
@@ -81,9 +90,18 @@ func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts O
 		Connections: desc.GetConnections(),
 		Idempotent:  desc.GetIdempotent(),
 		Secure:      desc.GetSecure(),
+		AuditPlugin: &audit.Plugin{Name: plugin.Name, Version: plugin.Version, SHA256: plugin.SHA256},
 		invoker:     inv,
 	}
 	var errs []error
+	for _, s := range ov.AuditHMAC {
+		ptr, err := jsonptr.Parse(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("audit_hmac: %w", err))
+			continue
+		}
+		a.AuditHMAC = append(a.AuditHMAC, ptr)
+	}
 	a.Timeout = budget(desc.GetTimeout().AsDuration(), ov.Timeout, opts.DefaultTimeout)
 	if d := desc.GetTimeout().AsDuration(); d < 0 || d > MaxTimeout {
 		errs = append(errs, fmt.Errorf("timeout %v: must be at most %v", d, MaxTimeout))
@@ -204,7 +222,8 @@ func schemaError(status int, code, msg string, err error) *apierr.Error {
 		var leaves func(*jsonschema.ValidationError)
 		leaves = func(e *jsonschema.ValidationError) {
 			if len(e.Causes) == 0 {
-				details = append(details, apierr.Detail{Location: location(e.InstanceLocation), Problem: e.Message})
+				kw := e.KeywordLocation[strings.LastIndexByte(e.KeywordLocation, '/')+1:]
+				details = append(details, apierr.Detail{Location: location(e.InstanceLocation), Problem: e.Message, Keyword: kw})
 			}
 			for _, c := range e.Causes {
 				leaves(c)

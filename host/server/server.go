@@ -1,6 +1,8 @@
 // Package server is the host's inbound HTTP API: the routes Genesys Cloud
-// calls, inbound authentication, request ids, body limits, health endpoints
-// and the error body. It turns HTTP into pipeline calls and back.
+// calls, inbound authentication, request ids, body limits, health, metrics
+// and admin endpoints, the error body, and one audit record, one metrics
+// sample and one trace span per request. It turns HTTP into pipeline calls
+// and back.
 package server
 
 import (
@@ -8,18 +10,26 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
+	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/inbound"
+	"github.com/switchboard-dev/switchboard/host/metrics"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 )
 
@@ -38,8 +48,22 @@ type Options struct {
 	// Admin serves /admin/plugins; nil for no admin API.
 	Admin Admin
 	// SeparateAdmin keeps the admin API off the main handler: it is served
-	// only by AdminHandler, on its own address.
+	// only by AdminHandler, on its own address, without inbound auth.
 	SeparateAdmin bool
+	// Metrics records every request; nil for none. MetricsHandler serves
+	// GET /metrics behind inbound auth, unless SeparateMetrics keeps it for
+	// its own address (MetricsListenHandler, without auth).
+	Metrics         *metrics.Metrics
+	MetricsHandler  http.Handler
+	SeparateMetrics bool
+	// Audit receives one record per request (health, readiness and metrics
+	// scrapes excepted); nil for none. With FailClosed, a request whose
+	// record cannot be written answers 503 instead of its result.
+	Audit      *audit.Log
+	FailClosed bool
+	// Tracer makes a span per request, continuing a traceparent the caller
+	// sent; nil for none.
+	Tracer trace.Tracer
 }
 
 // Admin is what the admin API shows and does.
@@ -65,21 +89,36 @@ func New(opts Options) *Server {
 	if s.opts.Auth == nil {
 		s.opts.Auth = inbound.New(config.Inbound{})
 	}
-	s.mux.HandleFunc("/actions/{name}", s.handleAction)
-	s.mux.HandleFunc("/webhook/data-action", s.handleEnvelope)
+	s.mux.HandleFunc("/actions/{name}", s.exchange("/actions/{name}", true, s.handleAction))
+	s.mux.HandleFunc("/webhook/data-action", s.exchange("/webhook/data-action", true, s.handleEnvelope))
 	s.mux.HandleFunc("/healthz", s.handleHealth)
 	s.mux.HandleFunc("/readyz", s.handleReady)
-	s.mux.HandleFunc("/", s.handleNotFound)
+	s.mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
+	if opts.MetricsHandler != nil && !opts.SeparateMetrics {
+		s.mux.Handle("/metrics", s.authenticated(opts.MetricsHandler))
+	}
 	if opts.Admin != nil {
-		s.admin = http.NewServeMux()
-		s.admin.HandleFunc("GET /admin/plugins", s.handlePlugins)
-		s.admin.HandleFunc("POST /admin/plugins/{name}/reload", s.handleReload)
-		s.admin.HandleFunc("/", s.handleNotFound)
-		if !opts.SeparateAdmin {
-			s.mux.Handle("/admin/", s.authenticated(s.admin))
+		if opts.SeparateAdmin {
+			s.admin = http.NewServeMux()
+			s.adminRoutes(s.admin, false)
+		} else {
+			s.adminRoutes(s.mux, true)
 		}
 	}
 	return s
+}
+
+func (s *Server) adminRoutes(mux *http.ServeMux, auth bool) {
+	mux.HandleFunc("/admin/plugins", s.exchange("/admin/plugins", auth, s.handlePlugins))
+	mux.HandleFunc("/admin/plugins/{name}/reload", s.exchange("/admin/plugins/{name}/reload", auth, s.handleReload))
+	if !auth {
+		mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
 }
 
 // AdminHandler serves the admin API without inbound authentication, for a
@@ -91,79 +130,129 @@ func (s *Server) AdminHandler() http.Handler {
 	return s.admin
 }
 
-// authenticated admits only authenticated callers to h.
-func (s *Server) authenticated(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := requestID(r, "")
-		w.Header()["X-Request-Id"] = []string{id}
-		if _, ok := s.opts.Auth.Authenticate(r); !ok {
-			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
-			s.fail(w, r, id, "", apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials"))
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (s *Server) handlePlugins(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.opts.Admin.Plugins())
-}
-
-func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
-	id := requestID(r, "")
-	name := r.PathValue("name")
-	v, err := s.opts.Admin.Reload(r.Context(), name)
-	switch {
-	case errors.Is(err, catalog.ErrNoPlugin):
-		s.fail(w, r, id, "", apierr.New(http.StatusNotFound, "plugin_not_found", "no plugin file named %q", truncate(name)))
-	case err != nil:
-		s.fail(w, r, id, "", apierr.Wrap(err, http.StatusBadGateway, "reload_failed", "plugin %q was not reloaded: %v", truncate(name), err))
-	default:
-		s.logger.Info("plugin reloaded", "plugin", name, "pid", v.PID, "request_id", id)
-		writeJSON(w, http.StatusOK, v)
-	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header()["Content-Type"] = jsonContentType
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
-}
-
 var (
 	jsonContentType = []string{"application/json"}
 	allowPost       = []string{http.MethodPost}
+	allowGet        = []string{http.MethodGet}
+	traceContext    = propagation.TraceContext{}
 )
+
+// exchange is one audited request as its handler sees it.
+type exchange struct {
+	id      string
+	rec     *audit.Record
+	cleanup []func() // run after the answer is written
+}
+
+// handler serves one route: it returns the answer's body, or an error that
+// becomes the error body. It may set response headers on w, never write.
+type handler func(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error)
+
+// exchange wraps a handler with what every audited request gets: a request
+// id, authentication, a trace span, then one audit record and one metrics
+// sample before the answer is written.
+func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		if s.opts.Metrics != nil {
+			s.opts.Metrics.InFlight(1)
+			defer s.opts.Metrics.InFlight(-1)
+		}
+		md := metadata(r)
+		x := &exchange{id: requestID(r, ""), rec: &audit.Record{
+			Time: start, Route: route, RemoteAddr: remoteIP(r),
+			CorrelationID: md.CorrelationID, OrganizationID: md.OrganizationID,
+			HomeOrganizationID: md.HomeOrganizationID, GenesysUserID: md.UserID,
+		}}
+		if route == "" {
+			x.rec.Route = "unknown"
+		}
+		var span trace.Span
+		if s.opts.Tracer != nil {
+			ctx := traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx, span = s.opts.Tracer.Start(ctx, r.Method+" "+x.rec.Route, trace.WithSpanKind(trace.SpanKindServer))
+			r = r.WithContext(ctx)
+		}
+		w.Header()["X-Request-Id"] = []string{x.id}
+
+		var (
+			body []byte
+			err  error
+		)
+		p, ok := s.opts.Auth.Authenticate(r)
+		x.rec.Principal = audit.Principal{Method: p.Method, ID: p.ID}
+		if auth && !ok {
+			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
+			err = apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials")
+			x.rec.Principal = audit.Principal{Method: "rejected"}
+		} else {
+			body, err = h(w, r, x)
+		}
+		status, code := http.StatusOK, "ok"
+		if err != nil {
+			e := apierr.From(err)
+			status, code = e.Status, e.Code
+			body = s.errorBody(w, r, x, e)
+		}
+		s.finish(w, x, start, status, code, body)
+		if span != nil {
+			span.SetAttributes(attribute.String("switchboard.request_id", x.id), attribute.String("switchboard.action", x.rec.Action),
+				attribute.Int("http.response.status_code", status), attribute.String("switchboard.code", code))
+			if status >= 500 {
+				span.SetStatus(codes.Error, code)
+			}
+			span.End()
+		}
+		for _, f := range x.cleanup {
+			f()
+		}
+	}
+}
+
+// finish writes the audit record and the metrics sample, then the answer.
+func (s *Server) finish(w http.ResponseWriter, x *exchange, start time.Time, status int, code string, body []byte) {
+	took := time.Since(start)
+	x.rec.RequestID, x.rec.Status, x.rec.Code = x.id, status, code
+	x.rec.DurationMS = float64(took.Microseconds()) / 1000
+	if s.opts.Audit != nil {
+		if err := s.opts.Audit.Write(x.rec); err != nil {
+			if s.opts.Metrics != nil {
+				s.opts.Metrics.AuditFailure()
+			}
+			s.logger.Error("audit record not written", "request_id", x.id, "error", err)
+			if s.opts.FailClosed {
+				status, code = http.StatusServiceUnavailable, "audit_unavailable"
+				e := apierr.New(status, code, "the request was not served: its audit record could not be written")
+				body = errorJSON(e, x.id)
+				w.Header().Del("Retry-After")
+			}
+		}
+	}
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.Request(x.rec.Action, status, code, took)
+	}
+	if status == apierr.StatusClientClosed { // nobody is listening; keep the status valid
+		status = http.StatusServiceUnavailable
+	}
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	w.Write(body)
+}
 
 // handleAction serves POST /actions/{name}: the body is the action input, as
 // Genesys Cloud's default request template ${input.rawRequest} sends it.
-func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
-	id := requestID(r, "")
-	w.Header()["X-Request-Id"] = []string{id}
-	if !s.admit(w, r, id) {
-		return
+func (s *Server) handleAction(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	if err := checkPost(w, r); err != nil {
+		return nil, err
 	}
-	name := r.PathValue("name")
-	body, release, err := s.readBody(w, r)
+	body, err := s.readBody(w, r, x)
 	if err != nil {
-		s.fail(w, r, id, name, err)
-		return
+		return nil, err
 	}
-	defer release()
-	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{Action: name, RequestID: id, Metadata: metadata(r), Body: body})
-	if err != nil {
-		s.fail(w, r, id, name, err)
-		return
-	}
-	w.Header()["Content-Type"] = jsonContentType
-	w.Write(res.Output)
+	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
+		Action: r.PathValue("name"), RequestID: x.id, Metadata: metadata(r), Body: body, Record: x.rec,
+	})
+	return res.Output, err
 }
 
 // envelope is the seed's request shape.
@@ -175,49 +264,42 @@ type envelope struct {
 
 // handleEnvelope serves POST /webhook/data-action with the seed's envelope
 // {"requestId", "action", "data"}; it answers {"requestId", "data"}.
-func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request) {
-	id := requestID(r, "")
-	w.Header()["X-Request-Id"] = []string{id}
-	if !s.admit(w, r, id) {
-		return
+func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	if err := checkPost(w, r); err != nil {
+		return nil, err
 	}
-	body, release, err := s.readBody(w, r)
+	body, err := s.readBody(w, r, x)
 	if err != nil {
-		s.fail(w, r, id, "", err)
-		return
+		return nil, err
 	}
-	defer release()
-	var env envelope
 	if _, err := pipeline.DecodeObject(body); err != nil {
-		s.fail(w, r, id, "", apierr.Wrap(err, http.StatusBadRequest, "invalid_json", "the request body is not a JSON object: %v", err))
-		return
+		return nil, apierr.Wrap(err, http.StatusBadRequest, "invalid_json", "the request body is not a JSON object: %v", err)
 	}
+	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		s.fail(w, r, id, "", apierr.Wrap(err, http.StatusBadRequest, "invalid_envelope", "the envelope must be {\"requestId\": string, \"action\": string, \"data\": object}: %v", err))
-		return
+		return nil, apierr.Wrap(err, http.StatusBadRequest, "invalid_envelope", "the envelope must be {\"requestId\": string, \"action\": string, \"data\": object}: %v", err)
 	}
 	if env.Action == "" || len(env.Data) == 0 {
-		s.fail(w, r, id, env.Action, apierr.New(http.StatusBadRequest, "invalid_envelope", "the envelope must name an \"action\" and carry its input in \"data\""))
-		return
+		return nil, apierr.New(http.StatusBadRequest, "invalid_envelope", "the envelope must name an \"action\" and carry its input in \"data\"")
 	}
 	if r.Header.Get("Inin-Correlation-Id") == "" && r.Header.Get("X-Request-Id") == "" && env.RequestID != "" {
-		id = requestID(r, env.RequestID)
-		w.Header()["X-Request-Id"] = []string{id}
+		x.id = requestID(r, env.RequestID)
+		w.Header()["X-Request-Id"] = []string{x.id}
 	}
-	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{Action: env.Action, RequestID: id, Metadata: metadata(r), Body: env.Data})
+	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
+		Action: env.Action, RequestID: x.id, Metadata: metadata(r), Body: env.Data, Record: x.rec,
+	})
 	if err != nil {
-		s.fail(w, r, id, env.Action, err)
-		return
+		return nil, err
 	}
-	idJSON, _ := json.Marshal(id)
+	idJSON, _ := json.Marshal(x.id)
 	out := make([]byte, 0, len(res.Output)+len(idJSON)+24)
 	out = append(out, `{"requestId":`...)
 	out = append(out, idJSON...)
 	out = append(out, `,"data":`...)
 	out = append(out, res.Output...)
 	out = append(out, '}')
-	w.Header()["Content-Type"] = jsonContentType
-	w.Write(out)
+	return out, nil
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -235,30 +317,65 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(`{"status":"ready"}`))
 }
 
-func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	id := requestID(r, "")
-	w.Header()["X-Request-Id"] = []string{id}
-	writeError(w, id, apierr.New(http.StatusNotFound, "not_found", "no route %s %s; actions are called with POST /actions/{name}", r.Method, truncate(r.URL.Path)))
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	return nil, apierr.New(http.StatusNotFound, "not_found", "no route %s %s; actions are called with POST /actions/{name}", truncate(r.Method), truncate(r.URL.Path))
 }
 
-// admit authenticates the request and checks its method and content type,
-// answering the failure itself.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, id string) bool {
-	if _, ok := s.opts.Auth.Authenticate(r); !ok {
-		w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
-		s.fail(w, r, id, "", apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials"))
-		return false
+func (s *Server) handlePlugins(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	if r.Method != http.MethodGet {
+		w.Header()["Allow"] = allowGet
+		return nil, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "use GET, not %s", truncate(r.Method))
 	}
+	return indentJSON(s.opts.Admin.Plugins()), nil
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	if err := checkPost(w, r); err != nil {
+		return nil, err
+	}
+	name := r.PathValue("name")
+	v, err := s.opts.Admin.Reload(r.Context(), name)
+	switch {
+	case errors.Is(err, catalog.ErrNoPlugin):
+		return nil, apierr.New(http.StatusNotFound, "plugin_not_found", "no plugin file named %q", truncate(name))
+	case err != nil:
+		return nil, apierr.Wrap(err, http.StatusBadGateway, "reload_failed", "plugin %q was not reloaded: %v", truncate(name), err)
+	}
+	s.logger.Info("plugin reloaded", "plugin", name, "pid", v.PID, "request_id", x.id, "principal", x.rec.Principal.ID)
+	return indentJSON(v), nil
+}
+
+func indentJSON(v any) []byte {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return append(b, '\n')
+}
+
+// authenticated admits only authenticated callers to h (GET /metrics).
+func (s *Server) authenticated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.opts.Auth.Authenticate(r); !ok {
+			id := requestID(r, "")
+			w.Header()["X-Request-Id"] = []string{id}
+			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
+			w.Header()["Content-Type"] = jsonContentType
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write(errorJSON(apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials"), id))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// checkPost checks the method and content type of an action request.
+func checkPost(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		w.Header()["Allow"] = allowPost
-		s.fail(w, r, id, "", apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "use POST, not %s", truncate(r.Method)))
-		return false
+		return apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "use POST, not %s", truncate(r.Method))
 	}
 	if ct := r.Header.Get("Content-Type"); !acceptedContentType(ct) {
-		s.fail(w, r, id, "", apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json, not %q", truncate(ct)))
-		return false
+		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json, not %q", truncate(ct))
 	}
-	return true
+	return nil
 }
 
 // acceptedContentType admits JSON, no content type at all, and the form
@@ -278,63 +395,56 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledBuffer = 64 << 10
 
-// readBody reads the whole body within the size limit. The bytes are valid
-// until release is called.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), error) {
+// readBody reads the whole body within the size limit. The bytes stay valid
+// until the answer is written.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
 	limit := s.opts.MaxBodyBytes
 	if r.ContentLength > limit {
-		return nil, nil, tooLarge(limit)
+		return nil, tooLarge(limit)
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	release := func() {
+	x.cleanup = append(x.cleanup, func() {
 		if buf.Cap() <= maxPooledBuffer {
 			bufPool.Put(buf)
 		}
-	}
+	})
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		release()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, nil, tooLarge(limit)
+			return nil, tooLarge(limit)
 		}
-		return nil, nil, apierr.Wrap(err, http.StatusBadRequest, "unreadable_body", "the request body could not be read")
+		return nil, apierr.Wrap(err, http.StatusBadRequest, "unreadable_body", "the request body could not be read")
 	}
-	return buf.Bytes(), release, nil
+	return buf.Bytes(), nil
 }
 
 func tooLarge(limit int64) error {
 	return apierr.New(http.StatusRequestEntityTooLarge, "body_too_large", "the request body exceeds %d bytes", limit)
 }
 
-// fail answers with the error body and logs what operators need to know.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, id, action string, err error) {
-	e := apierr.From(err)
+// errorBody renders e for the caller, sets its headers and logs what
+// operators need to know.
+func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, x *exchange, e *apierr.Error) []byte {
 	switch {
 	case e.Status >= 500:
-		s.logger.Warn("request failed", "request_id", id, "action", action, "status", e.Status, "code", e.Code, "error", e.Error())
+		s.logger.Warn("request failed", "request_id", x.id, "action", x.rec.Action, "status", e.Status, "code", e.Code, "error", e.Error())
 	case s.logger.IsDebug():
-		s.logger.Debug("request refused", "request_id", id, "action", action, "status", e.Status, "code", e.Code, "error", e.Error())
+		s.logger.Debug("request refused", "request_id", x.id, "action", x.rec.Action, "status", e.Status, "code", e.Code, "error", e.Error())
 	}
-	writeError(w, id, e)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	return errorJSON(e, x.id)
 }
 
-// writeError is the one place that renders an error for a caller.
-func writeError(w http.ResponseWriter, id string, e *apierr.Error) {
-	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	if e.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
-	}
-	status := e.Status
-	if status == apierr.StatusClientClosed { // nobody is listening; keep the status valid
-		status = http.StatusServiceUnavailable
-	}
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(e.Body(id))
+// errorJSON is the one place that renders an error for a caller.
+func errorJSON(e *apierr.Error, id string) []byte {
+	b, _ := json.Marshal(e.Body(id))
+	return append(b, '\n')
 }
 
 // requestID picks the request id: Genesys Cloud's ININ-Correlation-Id, else
@@ -378,6 +488,14 @@ func headerID(r *http.Request, key string) string {
 		return v
 	}
 	return ""
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // truncate keeps caller-supplied text in messages short.

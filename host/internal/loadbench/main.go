@@ -203,7 +203,7 @@ func inProcessEcho(host *app.Host, echo *registry.Action) (http.Handler, error) 
 	}
 	reg := &registry.Registry{}
 	reg.Swap(snap)
-	return server.New(server.Options{Pipeline: pipeline.New(reg), MaxBodyBytes: host.Config.MaxBodyBytes}), nil
+	return server.New(server.Options{Pipeline: pipeline.New(reg, pipeline.Options{Metrics: host.Metrics}), MaxBodyBytes: host.Config.MaxBodyBytes, Metrics: host.Metrics}), nil
 }
 
 type echoFunc struct{}

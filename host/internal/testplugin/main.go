@@ -93,12 +93,14 @@ func main() {
 			Handle(callOut),
 		sdk.NewAction("meta").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				req.Logger().Info("meta called")
 				md := req.Metadata()
 				return map[string]any{
 					"requestId": req.RequestID(), "correlationId": md.CorrelationID,
 					"organizationId": md.OrganizationID, "userId": md.UserID,
 					"deadlineSet": hasDeadline(ctx), "action": req.Action(),
 					"upper": strings.ToUpper(req.Action()), "pid": os.Getpid(), "variant": variant,
+					"traceparent": md.TraceParent,
 				}, nil
 			}),
 	)

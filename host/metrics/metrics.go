@@ -1,0 +1,211 @@
+// Package metrics is the host's Prometheus instrumentation: requests,
+// durations and validation failures by action, plugin state, and the
+// outbound layer's calls, attempts, retries, circuits and OAuth tokens by
+// connection. Every name starts with switchboard_; collectors live on the
+// registry the caller injects, and label values are bounded (action names
+// come from the registry, never from the caller), so memory stays flat
+// however many requests pass.
+package metrics
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/switchboard-dev/switchboard/host/catalog"
+	"github.com/switchboard-dev/switchboard/host/outbound"
+)
+
+// Buckets resolve 1 ms to 60 s (Genesys Cloud's limit) in 16 steps.
+var buckets = prometheus.ExponentialBucketsRange(0.001, 60, 16)
+
+// Metrics holds the host's collectors.
+type Metrics struct {
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	inflight      prometheus.Gauge
+	validation    *prometheus.CounterVec
+	auditFailures prometheus.Counter
+
+	outRequests *prometheus.CounterVec
+	outAttempts *prometheus.CounterVec
+	outRetries  *prometheus.CounterVec
+	outDuration *prometheus.HistogramVec
+	attemptDur  *prometheus.HistogramVec
+	circuit     *prometheus.GaugeVec
+	tokens      *prometheus.CounterVec
+
+	mu       sync.Mutex
+	circuits map[string]string // connection → state, for the one-hot gauge
+}
+
+// New creates the collectors and registers them, with the Go runtime and
+// process collectors (prefixed switchboard_), on reg.
+func New(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_requests_total",
+			Help: "Inbound requests by action, HTTP status and code (\"ok\" for success). Action is empty when the request named no known action.",
+		}, []string{"action", "status", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_request_duration_seconds",
+			Help:    "Time from a request's arrival to its answer, by action.",
+			Buckets: buckets,
+		}, []string{"action"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_requests_in_flight",
+			Help: "Inbound requests being served.",
+		}),
+		validation: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_validation_failures_total",
+			Help: "Inputs and outputs refused by their JSON schema, by action and stage (input or output).",
+		}, []string{"action", "stage"}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_audit_write_failures_total",
+			Help: "Audit records that could not be written.",
+		}),
+		outRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_requests_total",
+			Help: "Plugins' downstream calls by connection and final status (0: no answer).",
+		}, []string{"connection", "status"}),
+		outAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_attempts_total",
+			Help: "HTTP requests sent downstream, retries included, by connection and status (0: no answer).",
+		}, []string{"connection", "status"}),
+		outRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_retries_total",
+			Help: "Attempts made after a failed one, by connection.",
+		}, []string{"connection"}),
+		outDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_outbound_request_duration_seconds",
+			Help:    "Duration of plugins' downstream calls, retries and waits included, by connection.",
+			Buckets: buckets,
+		}, []string{"connection"}),
+		attemptDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_outbound_attempt_duration_seconds",
+			Help:    "Latency of single downstream HTTP requests, by connection.",
+			Buckets: buckets,
+		}, []string{"connection"}),
+		circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_outbound_circuit_state",
+			Help: "1 for the current state (closed, open, half-open) of each connection's circuit breaker.",
+		}, []string{"connection", "state"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_oauth_token_requests_total",
+			Help: "OAuth token requests by connection and result (ok, error).",
+		}, []string{"connection", "result"}),
+		circuits: map[string]string{},
+	}
+	for _, c := range []prometheus.Collector{
+		m.requests, m.duration, m.inflight, m.validation, m.auditFailures,
+		m.outRequests, m.outAttempts, m.outRetries, m.outDuration, m.attemptDur, m.circuit, m.tokens,
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	prefixed := prometheus.WrapRegistererWithPrefix("switchboard_", reg)
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := prefixed.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Request counts one answered inbound request.
+func (m *Metrics) Request(action string, status int, code string, d time.Duration) {
+	m.requests.WithLabelValues(action, strconv.Itoa(status), code).Inc()
+	m.duration.WithLabelValues(action).Observe(d.Seconds())
+}
+
+// InFlight moves the in-flight gauge.
+func (m *Metrics) InFlight(delta float64) { m.inflight.Add(delta) }
+
+// ValidationFailure counts a refused input or output.
+func (m *Metrics) ValidationFailure(action, stage string) {
+	m.validation.WithLabelValues(action, stage).Inc()
+}
+
+// AuditFailure counts an audit record that could not be written.
+func (m *Metrics) AuditFailure() { m.auditFailures.Inc() }
+
+// Outbound returns the outbound.Observer view of the metrics.
+func (m *Metrics) Outbound() outbound.Observer { return outboundObserver{m} }
+
+type outboundObserver struct{ m *Metrics }
+
+func (o outboundObserver) Request(conn string, status, _ int, d time.Duration) {
+	o.m.outRequests.WithLabelValues(conn, strconv.Itoa(status)).Inc()
+	o.m.outDuration.WithLabelValues(conn).Observe(d.Seconds())
+}
+
+func (o outboundObserver) Attempt(conn string, status int, d time.Duration) {
+	o.m.outAttempts.WithLabelValues(conn, strconv.Itoa(status)).Inc()
+	o.m.attemptDur.WithLabelValues(conn).Observe(d.Seconds())
+}
+
+func (o outboundObserver) Retry(conn string) { o.m.outRetries.WithLabelValues(conn).Inc() }
+
+func (o outboundObserver) TokenRefresh(conn string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	o.m.tokens.WithLabelValues(conn, result).Inc()
+}
+
+func (o outboundObserver) CircuitState(conn, state string) {
+	o.m.mu.Lock()
+	defer o.m.mu.Unlock()
+	if prev, ok := o.m.circuits[conn]; ok {
+		o.m.circuit.WithLabelValues(conn, prev).Set(0)
+	}
+	o.m.circuits[conn] = state
+	o.m.circuit.WithLabelValues(conn, state).Set(1)
+}
+
+// PluginStates is a collector of plugin state and restarts, read from the
+// catalog at each scrape.
+type PluginStates struct {
+	views    func() []catalog.PluginView
+	state    *prometheus.Desc
+	restarts *prometheus.Desc
+}
+
+// NewPluginStates returns the collector; register it next to New's.
+func NewPluginStates(views func() []catalog.PluginView) *PluginStates {
+	return &PluginStates{
+		views:    views,
+		state:    prometheus.NewDesc("switchboard_plugin_state", "1 for each plugin's current state (starting, serving, restarting, failed, refused).", []string{"plugin", "state"}, nil),
+		restarts: prometheus.NewDesc("switchboard_plugin_restarts_total", "Restarts of each plugin after it exited or stopped answering.", []string{"plugin"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (p *PluginStates) Describe(ch chan<- *prometheus.Desc) {
+	ch <- p.state
+	ch <- p.restarts
+}
+
+// Collect implements prometheus.Collector.
+func (p *PluginStates) Collect(ch chan<- prometheus.Metric) {
+	for _, v := range p.views() {
+		for _, s := range []string{catalog.StateStarting, catalog.StateServing, catalog.StateRestarting, catalog.StateFailed, catalog.StateRefused} {
+			val := 0.0
+			if v.State == s {
+				val = 1
+			}
+			ch <- prometheus.MustNewConstMetric(p.state, prometheus.GaugeValue, val, v.Name, s)
+		}
+		ch <- prometheus.MustNewConstMetric(p.restarts, prometheus.CounterValue, float64(v.Restarts), v.Name)
+	}
+}
+
+var (
+	_ outbound.Observer    = outboundObserver{}
+	_ prometheus.Collector = (*PluginStates)(nil)
+)
