@@ -6,7 +6,13 @@
 //	(b) the host → echo plugin path: the handler in a go-plugin subprocess;
 //	(c) the host → genesys-users path: fetchUserProfile makes one outbound
 //	    call per request, through the host, to a local Genesys Cloud
-//	    simulator (served in the host process, so its CPU counts too).
+//	    simulator (served in the host process, so its CPU counts too);
+//	(s) the seed's way, for comparison: (a) with both JSON schemas compiled
+//	    on every request.
+//
+// Then, in the same run: the plugin cold start (start, handshake, describe;
+// median of 10) and the host's resident memory after 20 000 and after
+// 200 000 requests to (b).
 //
 // Rounds of each scenario alternate (a b a b …) so that a noisy machine
 // affects both alike; it reports the median round. The load comes from a
@@ -29,17 +35,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/switchboard-dev/switchboard/host/app"
+	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/genesys/sim"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
@@ -56,6 +66,8 @@ func main() {
 		rounds      = flag.Int("rounds", 3, "rounds per scenario")
 		load        = flag.String("load", "", "internal: generate load against this URL and print the result as JSON")
 		body        = flag.String("body", "", "internal: the request body of -load")
+		count       = flag.Int("n", 0, "internal: with -load, send this many requests instead of running for -d")
+		memory      = flag.Bool("memory", true, "measure resident memory after 20 000 and 200 000 requests")
 		cpuprofile  = flag.String("cpuprofile", "", "write the host process's CPU profile to this file")
 		only        = flag.String("only", "", "run only the scenarios with these letters, e.g. \"b\" (the ratio needs a and b)")
 	)
@@ -72,13 +84,13 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	if *load != "" {
-		if err := generate(*load, []byte(*body), *concurrency, *duration); err != nil {
+		if err := generate(*load, []byte(*body), *concurrency, *duration, *count); err != nil {
 			fmt.Fprintln(os.Stderr, "loadbench:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := run(*pluginDir, *concurrency, *duration, *rounds, *only); err != nil {
+	if err := run(*pluginDir, *concurrency, *duration, *rounds, *only, *memory); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
@@ -107,7 +119,7 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.Requests) / r.Seconds }
 
-func run(pluginDir string, concurrency int, duration time.Duration, rounds int, only string) error {
+func run(pluginDir string, concurrency int, duration time.Duration, rounds int, only string, memory bool) error {
 	cfg := config.Default()
 	cfg.PluginDir = pluginDir
 	cfg.LogLevel = "warn"
@@ -144,6 +156,11 @@ func run(pluginDir string, concurrency int, duration time.Duration, rounds int, 
 		return err
 	}
 	defer stop()
+	seedURL, stop, err := listen(seedEcho(echo))
+	if err != nil {
+		return err
+	}
+	defer stop()
 	hostURL, stop, err := listen(host.Handler())
 	if err != nil {
 		return err
@@ -154,8 +171,9 @@ func run(pluginDir string, concurrency int, duration time.Duration, rounds int, 
 	b := &scenario{name: "b host -> echo plugin", url: hostURL + "/actions/echo", body: echoBody, pids: []int{echo.Plugin.PID}}
 	c := &scenario{name: "c host -> genesys-users", url: hostURL + "/actions/fetchUserProfile",
 		body: fmt.Sprintf(`{"userId":%q}`, sim.AgentUserID), pids: []int{users.Plugin.PID}}
+	seed := &scenario{name: "s seed-style (compile/req)", url: seedURL + "/actions/echo", body: echoBody}
 	var scenarios []*scenario
-	for _, s := range []*scenario{a, b, c} {
+	for _, s := range []*scenario{a, b, c, seed} {
 		if only == "" || strings.Contains(only, s.name[:1]) {
 			scenarios = append(scenarios, s)
 		}
@@ -179,6 +197,17 @@ func run(pluginDir string, concurrency int, duration time.Duration, rounds int, 
 			errs += r.Errors
 		}
 		fmt.Printf("%-26s %10.0f %9s %9s %14s %14s %7d\n", s.name, m.rps(), ms(m.P50), ms(m.P99), us(m.CPUPerReq), us(m.PluginPerReq), errs)
+	}
+	if len(a.results) > 0 && len(seed.results) > 0 {
+		fmt.Printf("inprocess_vs_seed_throughput_ratio=%.2f (a/s: what compiling schemas once buys)\n", median(a.results).rps()/median(seed.results).rps())
+	}
+	if err := coldStart(host, echo); err != nil {
+		return err
+	}
+	if memory {
+		if err := residentMemory(b, concurrency); err != nil {
+			return err
+		}
 	}
 	if len(b.results) > 0 && len(c.results) > 0 {
 		fmt.Printf("outbound_vs_plugin_throughput_ratio=%.2f (c/b: the cost of one outbound call through the host)\n", median(c.results).rps()/median(b.results).rps())
@@ -276,7 +305,7 @@ func median(rs []result) result {
 
 // generate is the load process: concurrency workers POST the same small
 // input over keep-alive connections for the duration.
-func generate(url string, body []byte, concurrency int, duration time.Duration) error {
+func generate(url string, body []byte, concurrency int, duration time.Duration, count int) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, DisableCompression: true}}
 	// Warm up the connections, outside the measurement.
 	for i := 0; i < concurrency*4; i++ {
@@ -292,13 +321,20 @@ func generate(url string, body []byte, concurrency int, duration time.Duration) 
 	)
 	start := time.Now()
 	deadline := start.Add(duration)
+	var sent atomic.Int64
+	more := func() bool {
+		if count > 0 {
+			return sent.Add(1) <= int64(count)
+		}
+		return time.Now().Before(deadline)
+	}
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 1<<16)
 			bad := 0
-			for time.Now().Before(deadline) {
+			for more() {
 				t0 := time.Now()
 				if err := post(client, url, body); err != nil {
 					bad++
@@ -339,3 +375,101 @@ func post(client *http.Client, url string, body []byte) error {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 func us(d time.Duration) string { return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond)) }
+
+// seedEcho is the seed's request path: the same steps as the pipeline, but
+// both schemas compiled on every request.
+func seedEcho(echo *registry.Action) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		in, err := pipeline.DecodeObject(body)
+		if err == nil {
+			err = compileAndValidate(echo.InputSchemaJSON, in)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		out := body // the handler returns its input
+		decoded, err := pipeline.DecodeObject(out)
+		if err == nil {
+			err = compileAndValidate(echo.OutputSchemaJSON, decoded)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(out)
+	})
+}
+
+func compileAndValidate(schema []byte, v any) error {
+	s, err := jsonschema.CompileString("schema.json", string(schema))
+	if err != nil {
+		return err
+	}
+	return s.Validate(v)
+}
+
+// coldStart starts the echo plugin ten times: start, handshake and describe.
+func coldStart(host *app.Host, echo *registry.Action) error {
+	var times []time.Duration
+	dir, err := os.MkdirTemp("", "loadbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for i := 0; i < 10; i++ {
+		start := time.Now()
+		p, err := catalog.Start(context.Background(), catalog.Binary{Name: "echo", Path: echo.Plugin.Path}, catalog.ProcessOptions{SocketRoot: dir, GOMAXPROCS: 1})
+		if err != nil {
+			return fmt.Errorf("cold start: %w", err)
+		}
+		times = append(times, time.Since(start))
+		p.Kill()
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	fmt.Printf("plugin cold start (verify + start + handshake + describe), median of 10: %s (min %s, max %s)\n", ms(times[5]), ms(times[0]), ms(times[9]))
+	return nil
+}
+
+// residentMemory reports the host process's resident memory after 20 000
+// and after 200 000 requests to s.
+func residentMemory(s *scenario, concurrency int) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var rss [2]int64
+	for i, n := range []int{20_000, 180_000} {
+		cmd := exec.Command(self, "-load", s.url, "-body", s.body, "-c", strconv.Itoa(concurrency), "-n", strconv.Itoa(n))
+		cmd.Stderr = os.Stderr
+		if _, err := cmd.Output(); err != nil {
+			return fmt.Errorf("memory load: %w", err)
+		}
+		runtime.GC()
+		rss[i] = residentKiB()
+	}
+	fmt.Printf("host resident memory (%s): after 20 000 requests %d KiB, after 200 000 %d KiB (%+.1f%%)\n",
+		s.name[2:], rss[0], rss[1], 100*float64(rss[1]-rss[0])/float64(rss[0]))
+	return nil
+}
+
+// residentKiB reads VmRSS from /proc/self/status.
+func residentKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
