@@ -27,6 +27,9 @@ type Error struct {
 	Details []Detail
 	// Cause is the underlying error, for logs only; never sent to a caller.
 	Cause error
+	// Raw, when set, is the body the caller gets instead of the standard
+	// one: for protocols with their own error shape (OAuth's token endpoint).
+	Raw []byte
 }
 
 // Detail is one validation failure: where in the document, and what is wrong.

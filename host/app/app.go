@@ -6,6 +6,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -41,6 +43,7 @@ type Host struct {
 	Tracing  *telemetry.Tracing
 
 	gatherer prometheus.Gatherer
+	tls      *tls.Config // nil: plain HTTP
 }
 
 // NewLogger returns the host's logger as the config asks for it, on stderr.
@@ -85,6 +88,9 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 		promReg = prometheus.NewRegistry()
 	}
 	h.gatherer = promReg
+	if h.tls, err = tlsConfig(cfg); err != nil {
+		return h, err
+	}
 	if h.Metrics, err = metrics.New(promReg); err != nil {
 		return h, fmt.Errorf("metrics: %w", err)
 	}
@@ -110,7 +116,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	})
 	overrides := make(map[string]registry.Overrides, len(cfg.Actions))
 	for name, a := range cfg.Actions {
-		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC}
+		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC, ErrorsAsData: a.ErrorsAsData}
 	}
 	h.Catalog, err = catalog.New(catalog.Options{
 		Dir:      cfg.PluginDir,
@@ -121,11 +127,12 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 			LogLevel:     cfg.LogLevel,
 			Outbound:     h.Outbound,
 		},
-		Plugins:       cfg.Plugins,
-		RequirePinned: cfg.RequirePinnedPlugins,
-		Overrides:     overrides,
-		Action:        registry.Options{DefaultTimeout: cfg.DefaultActionTimeout},
-		Supervision:   opts.Supervision,
+		Plugins:        cfg.Plugins,
+		RequirePinned:  cfg.RequirePinnedPlugins,
+		Overrides:      overrides,
+		Action:         registry.Options{DefaultTimeout: cfg.DefaultActionTimeout},
+		ContractChecks: cfg.ContractChecks,
+		Supervision:    opts.Supervision,
 	})
 	if err != nil {
 		return h, err
@@ -194,6 +201,7 @@ func (h *Host) MetricsHandler() http.Handler {
 func (h *Host) HTTPServers() (api, admin, metricsSrv *http.Server) {
 	srv := server.New(h.serverOptions())
 	api = h.httpServer(h.Config.Listen, srv)
+	api.TLSConfig = h.tls // the admin and metrics addresses stay private plain HTTP
 	if h.Config.AdminListen != "" {
 		admin = h.httpServer(h.Config.AdminListen, srv.AdminHandler())
 	}
@@ -235,6 +243,38 @@ func (h *Host) Close() {
 		h.Audit.Close()
 	}
 }
+
+// tlsConfig is the HTTPS configuration of the tls block, with client
+// certificates verified against the mtls CA: required when mTLS is the only
+// inbound method, else verified when given.
+func tlsConfig(cfg *config.Config) (*tls.Config, error) {
+	if cfg.TLS == nil {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	c := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if m := cfg.Inbound.MTLS; m != nil {
+		pem, err := os.ReadFile(m.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("inbound mtls: %w", err)
+		}
+		c.ClientCAs = x509.NewCertPool()
+		if !c.ClientCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("inbound mtls: %s holds no PEM certificate", m.ClientCAFile)
+		}
+		c.ClientAuth = tls.VerifyClientCertIfGiven
+		if cfg.Inbound.Basic == nil && cfg.Inbound.APIKey == nil && cfg.Inbound.OAuth == nil {
+			c.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return c, nil
+}
+
+// TLSConfig returns the HTTPS configuration, nil for plain HTTP.
+func (h *Host) TLSConfig() *tls.Config { return h.tls }
 
 // CheckInbound refuses to serve without inbound authentication unless the
 // operator asked for development mode.

@@ -198,6 +198,9 @@ func TestKilledPluginIsRestartedAndOthersDoNotNotice(t *testing.T) {
 	dir := privateDir(t, "echo", "testplugin")
 	_, srv := supervisedHost(t, dir, fastSupervision, nil)
 	victim := pluginViews(t, srv.URL)["testplugin"]
+	if victim.PID <= 0 {
+		t.Fatalf("testplugin is not running: %+v", victim)
+	}
 
 	stop := make(chan struct{})
 	echoLoad := startLoad(srv.URL+"/actions/echo", `{"message":"x"}`, 2, stop)
@@ -361,6 +364,9 @@ func TestUnresponsivePluginIsRestarted(t *testing.T) {
 	sup.HealthInterval, sup.HealthTimeout = 200*time.Millisecond, 200*time.Millisecond
 	_, srv := supervisedHost(t, dir, sup, nil)
 	v := pluginViews(t, srv.URL)["testplugin"]
+	if v.PID <= 0 { // kill(0) would stop the whole process group, this test included
+		t.Fatalf("testplugin is not running: %+v", v)
+	}
 	if err := syscall.Kill(v.PID, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}

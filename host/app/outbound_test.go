@@ -148,7 +148,7 @@ func TestOutboundRefusals(t *testing.T) {
 	}{
 		"undeclared connection":  {`{"connection":"crm","url":"/x"}`, "outbound_refused"},
 		"another host":           {`{"connection":"genesys","url":"` + elsewhere.URL + `/leak"}`, "outbound_refused"},
-		"plugin's Authorization": {`{"connection":"genesys","url":"/api/v2/users/x","header":{"Authorization":"Bearer mine"}}`, "outbound_refused"},
+		"plugin's Authorization": {`{"connection":"genesys","url":"/api/v2/users/x","headerName":"Authorization","headerValue":"Bearer mine"}`, "outbound_refused"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/switchboard-dev/switchboard/host/config"
+	"github.com/switchboard-dev/switchboard/host/genesys/contract"
 	"github.com/switchboard-dev/switchboard/host/registry"
 )
 
@@ -39,6 +40,10 @@ type Options struct {
 	Overrides map[string]registry.Overrides
 	// Action holds host-wide action settings.
 	Action registry.Options
+	// ContractChecks is config.ContractEnforce (a breach of a Genesys Cloud
+	// contract rule refuses the plugin) or config.ContractWarn (it is
+	// logged). Empty means enforce.
+	ContractChecks string
 	// Supervision is how running plugins are watched; zero values mean the
 	// defaults documented on Supervision.
 	Supervision Supervision
@@ -293,6 +298,15 @@ func (c *Catalog) start(ctx context.Context, bin Binary) (*Process, []*registry.
 		errs    []error
 	)
 	for _, desc := range p.Actions() {
+		if vs := contract.Check(desc.GetInputSchema(), desc.GetOutputSchema()); len(vs) > 0 {
+			err := fmt.Errorf("action %q breaks Genesys Cloud's data action contract rules: %w", desc.GetName(), contract.Join(vs))
+			if c.opts.ContractChecks == config.ContractWarn {
+				c.logger.Warn("contract rules broken (contract_checks = warn)", "plugin", bin.Name, "error", err)
+			} else {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		a, err := registry.New(desc, ref, p, c.opts.Overrides[desc.GetName()], c.opts.Action)
 		if err != nil {
 			errs = append(errs, err)

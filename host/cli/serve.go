@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -76,6 +77,9 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 				}
 				defer ln.Close()
 				srv.Addr = ln.Addr().String()
+				if srv.TLSConfig != nil {
+					ln = tls.NewListener(ln, srv.TLSConfig)
+				}
 				g.Add(func() error {
 					if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 						return err

@@ -57,12 +57,14 @@ type Config struct {
 	LogLevel             string // trace, debug, info, warn, error
 	LogFormat            string // text or json
 
-	Inbound     Inbound
-	Audit       *Audit                 // nil: no audit log
-	Tracing     *Tracing               // nil: tracing off
-	Plugins     map[string]Plugin      // by file name
-	Actions     map[string]Action      // by action name
-	Connections map[string]*Connection // by connection name
+	Inbound        Inbound
+	TLS            *TLS                   // nil: plain HTTP (TLS terminated in front of the host)
+	ContractChecks string                 // ContractEnforce or ContractWarn
+	Audit          *Audit                 // nil: no audit log
+	Tracing        *Tracing               // nil: tracing off
+	Plugins        map[string]Plugin      // by file name
+	Actions        map[string]Action      // by action name
+	Connections    map[string]*Connection // by connection name
 }
 
 // Inbound is how callers (Genesys Cloud) authenticate. Any enabled method
@@ -70,10 +72,40 @@ type Config struct {
 type Inbound struct {
 	Basic  *Basic
 	APIKey *APIKey
+	OAuth  *InboundOAuth
+	MTLS   *MTLS
 }
 
 // Enabled reports whether any inbound authentication is configured.
-func (in Inbound) Enabled() bool { return in.Basic != nil || in.APIKey != nil }
+func (in Inbound) Enabled() bool {
+	return in.Basic != nil || in.APIKey != nil || in.OAuth != nil || in.MTLS != nil
+}
+
+// InboundOAuth is the host's own token endpoint (POST /oauth/token, client
+// credentials) for Genesys Cloud's "User Defined (OAuth)" credential type:
+// Genesys's customAuth action fetches a bearer token there.
+type InboundOAuth struct {
+	ClientID     string
+	ClientSecret string
+	TokenTTL     time.Duration // default 1 h
+}
+
+// MTLS admits callers presenting a client certificate signed by the CA
+// (Genesys Cloud's client certificate). It needs the tls block.
+type MTLS struct {
+	ClientCAFile string
+}
+
+// TLS is the certificate the host serves HTTPS with.
+type TLS struct {
+	CertFile, KeyFile string
+}
+
+// Contract-check modes.
+const (
+	ContractEnforce = "enforce" // a breach of a Genesys contract rule refuses the action
+	ContractWarn    = "warn"    // it is logged only
+)
 
 // Basic is HTTP Basic authentication with one credential (Genesys Cloud's
 // "Basic Auth" credential type).
@@ -111,6 +143,10 @@ type Action struct {
 	// AuditHMAC are JSON pointers of input fields written to the audit log
 	// as HMAC-SHA256 digests (needs Audit.HMACKey).
 	AuditHMAC []string
+	// ErrorsAsData answers failures with 200 and {"ok": false, "status",
+	// "code", "message", "retryable"}, successes with "ok": true, for flows
+	// that cannot read failure outputs (errors = "data").
+	ErrorsAsData bool
 }
 
 // Audit is the audit log.
@@ -142,6 +178,7 @@ func Default() *Config {
 		ShutdownTimeout:      DefaultShutdownTimeout,
 		LogLevel:             "info",
 		LogFormat:            "text",
+		ContractChecks:       ContractEnforce,
 		Plugins:              map[string]Plugin{},
 		Actions:              map[string]Action{},
 		Connections:          map[string]*Connection{},
@@ -195,6 +232,9 @@ type file struct {
 	LogLevelRange        hcl.Range    `hcl:"log_level,attr_range"`
 	LogFormat            *string      `hcl:"log_format,optional"`
 	LogFormatRange       hcl.Range    `hcl:"log_format,attr_range"`
+	ContractChecks       *string      `hcl:"contract_checks,optional"`
+	ContractChecksRange  hcl.Range    `hcl:"contract_checks,attr_range"`
+	TLS                  *tlsBlock    `hcl:"tls,block"`
 
 	Inbound     *inboundBlock     `hcl:"inbound,block"`
 	Audit       *auditBlock       `hcl:"audit,block"`
@@ -209,6 +249,26 @@ type durationAttr = *string
 type inboundBlock struct {
 	Basic  *basicBlock  `hcl:"basic,block"`
 	APIKey *apiKeyBlock `hcl:"api_key,block"`
+	OAuth  *oauthBlock  `hcl:"oauth,block"`
+	MTLS   *mtlsBlock   `hcl:"mtls,block"`
+}
+
+type oauthBlock struct {
+	ClientID     string       `hcl:"client_id"`
+	ClientSecret string       `hcl:"client_secret"`
+	TokenTTL     durationAttr `hcl:"token_ttl,optional"`
+	Range        hcl.Range    `hcl:",def_range"`
+}
+
+type mtlsBlock struct {
+	ClientCAFile string    `hcl:"client_ca_file"`
+	Range        hcl.Range `hcl:",def_range"`
+}
+
+type tlsBlock struct {
+	CertFile string    `hcl:"cert_file"`
+	KeyFile  string    `hcl:"key_file"`
+	Range    hcl.Range `hcl:",def_range"`
 }
 
 type basicBlock struct {
@@ -253,6 +313,7 @@ type actionBlock struct {
 	Mapping         map[string]string    `hcl:"mapping,optional"`
 	MappingDefaults map[string]cty.Value `hcl:"mapping_defaults,optional"`
 	AuditHMAC       []string             `hcl:"audit_hmac,optional"`
+	Errors          *string              `hcl:"errors,optional"`
 	Range           hcl.Range            `hcl:",def_range"`
 }
 
@@ -329,6 +390,31 @@ func (f *file) config() (*Config, error) {
 			}
 			c.Inbound.APIKey = &APIKey{Header: header, Keys: k.Keys}
 		}
+		if o := in.OAuth; o != nil {
+			oa := &InboundOAuth{ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: time.Hour}
+			if o.ClientID == "" || len(o.ClientSecret) < minSecretLength {
+				fail(o.Range, "inbound oauth: client_id must not be empty and client_secret must be at least %d characters", minSecretLength)
+			}
+			if err := parseDuration(&oa.TokenTTL, o.TokenTTL, "inbound oauth token_ttl", time.Minute, 24*time.Hour); err != nil {
+				fail(o.Range, "%v", err)
+			}
+			c.Inbound.OAuth = oa
+		}
+		if m := in.MTLS; m != nil {
+			c.Inbound.MTLS = &MTLS{ClientCAFile: m.ClientCAFile}
+			if f.TLS == nil {
+				fail(m.Range, "inbound mtls needs a tls { cert_file key_file } block: client certificates come with HTTPS")
+			}
+		}
+	}
+	if t := f.TLS; t != nil {
+		c.TLS = &TLS{CertFile: t.CertFile, KeyFile: t.KeyFile}
+	}
+	if f.ContractChecks != nil {
+		if *f.ContractChecks != ContractEnforce && *f.ContractChecks != ContractWarn {
+			fail(f.ContractChecksRange, "contract_checks %q: use %q or %q", *f.ContractChecks, ContractEnforce, ContractWarn)
+		}
+		c.ContractChecks = *f.ContractChecks
 	}
 
 	if a := f.Audit; a != nil {
@@ -393,6 +479,15 @@ func (f *file) config() (*Config, error) {
 			fail(a.Range, "action %q is configured twice", a.Name)
 		}
 		act := Action{AuditHMAC: a.AuditHMAC}
+		if a.Errors != nil {
+			switch *a.Errors {
+			case "data":
+				act.ErrorsAsData = true
+			case "status":
+			default:
+				fail(a.Range, "action %q: errors %q: use \"status\" (failures answer their HTTP status) or \"data\" (200 with ok:false)", a.Name, *a.Errors)
+			}
+		}
 		if len(a.AuditHMAC) > 0 && (c.Audit == nil || c.Audit.HMACKey == "") {
 			fail(a.Range, "action %q: audit_hmac needs audit { hmac_key = ... }", a.Name)
 		}

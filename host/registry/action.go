@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
+	"github.com/switchboard-dev/switchboard/host/genesys/contract"
 	"github.com/switchboard-dev/switchboard/host/jsonptr"
 	"github.com/switchboard-dev/switchboard/host/mapping"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
@@ -49,6 +49,8 @@ type Action struct {
 	Timeout     time.Duration
 	Idempotent  bool
 	Secure      bool
+	// ErrorsAsData answers failures as 200 with ok:false (errors = "data").
+	ErrorsAsData bool
 
 	InputSchemaJSON  json.RawMessage // as the plugin declared it; nil: any object
 	OutputSchemaJSON json.RawMessage
@@ -66,9 +68,10 @@ type Action struct {
 
 // Overrides are what the host's config changes in an action.
 type Overrides struct {
-	Timeout   time.Duration  // 0: keep the plugin's
-	Mapping   []mapping.Rule // nil: keep the plugin's
-	AuditHMAC []string       // JSON pointers of input fields to digest in audit records
+	Timeout      time.Duration  // 0: keep the plugin's
+	Mapping      []mapping.Rule // nil: keep the plugin's
+	AuditHMAC    []string       // JSON pointers of input fields to digest in audit records
+	ErrorsAsData bool           // errors = "data"
 }
 
 // Options are the host-wide settings an action is built with.
@@ -83,15 +86,16 @@ type Options struct {
 // config's overrides.
 func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts Options) (*Action, error) {
 	a := &Action{
-		Name:        desc.GetName(),
-		Version:     desc.GetVersion(),
-		Description: desc.GetDescription(),
-		Plugin:      plugin,
-		Connections: desc.GetConnections(),
-		Idempotent:  desc.GetIdempotent(),
-		Secure:      desc.GetSecure(),
-		AuditPlugin: &audit.Plugin{Name: plugin.Name, Version: plugin.Version, SHA256: plugin.SHA256},
-		invoker:     inv,
+		Name:         desc.GetName(),
+		Version:      desc.GetVersion(),
+		Description:  desc.GetDescription(),
+		Plugin:       plugin,
+		Connections:  desc.GetConnections(),
+		Idempotent:   desc.GetIdempotent(),
+		Secure:       desc.GetSecure(),
+		AuditPlugin:  &audit.Plugin{Name: plugin.Name, Version: plugin.Version, SHA256: plugin.SHA256},
+		ErrorsAsData: ov.ErrorsAsData,
+		invoker:      inv,
 	}
 	var errs []error
 	for _, s := range ov.AuditHMAC {
@@ -107,14 +111,19 @@ func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts O
 		errs = append(errs, fmt.Errorf("timeout %v: must be at most %v", d, MaxTimeout))
 	}
 	var err error
-	if a.input, err = compileSchema(a.Name, "input", desc.GetInputSchema()); err != nil {
+	if a.input, err = compileSchema("input", desc.GetInputSchema()); err != nil {
 		errs = append(errs, err)
 	}
-	if a.output, err = compileSchema(a.Name, "output", desc.GetOutputSchema()); err != nil {
+	if a.output, err = compileSchema("output", desc.GetOutputSchema()); err != nil {
 		errs = append(errs, err)
 	}
 	a.InputSchemaJSON = nonEmpty(desc.GetInputSchema())
 	a.OutputSchemaJSON = nonEmpty(desc.GetOutputSchema())
+	if a.ErrorsAsData {
+		if err := dataFieldsFree(a.OutputSchemaJSON); err != nil {
+			errs = append(errs, err)
+		}
+	}
 
 	rules := ov.Mapping
 	if rules == nil {
@@ -129,6 +138,26 @@ func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts O
 		return nil, fmt.Errorf("action %q of plugin %q: %w", a.Name, plugin.Name, err)
 	}
 	return a, nil
+}
+
+// dataFields are what errors = "data" adds to an action's output.
+var dataFields = []string{"ok", "status", "code", "message", "retryable"}
+
+// dataFieldsFree refuses an output schema that already declares a field
+// errors = "data" adds.
+func dataFieldsFree(schema json.RawMessage) error {
+	var s struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if len(schema) == 0 || json.Unmarshal(schema, &s) != nil {
+		return nil
+	}
+	for _, f := range dataFields {
+		if _, ok := s.Properties[f]; ok {
+			return fmt.Errorf("errors = \"data\" adds %v to the output, but its schema already declares %q", dataFields, f)
+		}
+	}
+	return nil
 }
 
 // budget picks the action's time budget: the config's, else the plugin's,
@@ -154,24 +183,14 @@ func nonEmpty(b []byte) json.RawMessage {
 	return b
 }
 
-// compileSchema compiles one schema. Schemas without "$schema" are read as
-// draft-04, the dialect of Genesys Cloud's contracts. References to anything
-// outside the schema itself are refused: a plugin must not make the host read
-// files or fetch URLs.
-func compileSchema(action, which string, doc []byte) (*jsonschema.Schema, error) {
+// compileSchema compiles one schema, once, at load; nil means any object.
+// Like Genesys Cloud's contracts, a schema without "$schema" is draft-04,
+// and it may not refer to files or URLs.
+func compileSchema(which string, doc []byte) (*jsonschema.Schema, error) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, nil
 	}
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft4
-	c.LoadURL = func(u string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("%s refers to %q: schemas may only refer to themselves", which, u)
-	}
-	url := "switchboard:///actions/" + action + "/" + which + ".json"
-	if err := c.AddResource(url, bytes.NewReader(doc)); err != nil {
-		return nil, fmt.Errorf("%s schema: %w", which, err)
-	}
-	s, err := c.Compile(url)
+	s, err := contract.Compile(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s schema: %w", which, err)
 	}

@@ -91,6 +91,9 @@ func New(opts Options) *Server {
 	}
 	s.mux.HandleFunc("/actions/{name}", s.exchange("/actions/{name}", true, s.handleAction))
 	s.mux.HandleFunc("/webhook/data-action", s.exchange("/webhook/data-action", true, s.handleEnvelope))
+	if s.opts.Auth.OAuth() {
+		s.mux.HandleFunc("/oauth/token", s.exchange("/oauth/token", false, s.handleToken))
+	}
 	s.mux.HandleFunc("/healthz", s.handleHealth)
 	s.mux.HandleFunc("/readyz", s.handleReady)
 	s.mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
@@ -141,6 +144,7 @@ var (
 type exchange struct {
 	id      string
 	rec     *audit.Record
+	code    string   // the outcome's code when the answer is a 200 that reports a failure
 	cleanup []func() // run after the answer is written
 }
 
@@ -189,6 +193,9 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			body, err = h(w, r, x)
 		}
 		status, code := http.StatusOK, "ok"
+		if x.code != "" {
+			code = x.code
+		}
 		if err != nil {
 			e := apierr.From(err)
 			status, code = e.Status, e.Code
@@ -252,7 +259,38 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request, x *exchang
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: r.PathValue("name"), RequestID: x.id, Metadata: metadata(r), Body: body, Record: x.rec,
 	})
-	return res.Output, err
+	return asData(res, err, x)
+}
+
+// asData answers an errors = "data" action: failures as 200 with
+// {"ok": false, "status", "code", "message", "retryable"}, successes with
+// "ok": true added, so that an Architect flow can branch on them.
+func asData(res pipeline.Result, err error, x *exchange) ([]byte, error) {
+	if res.Action == nil || !res.Action.ErrorsAsData {
+		return res.Output, err
+	}
+	if err != nil {
+		e := apierr.From(err)
+		x.code = e.Code
+		b, _ := json.Marshal(dataError{OK: false, Status: e.Status, Code: e.Code, Message: e.Message, Retryable: e.Retryable})
+		return b, nil
+	}
+	out := bytes.TrimSpace(res.Output) // an object: the pipeline validated it
+	rest := bytes.TrimSpace(out[1:])
+	b := make([]byte, 0, len(out)+11)
+	b = append(b, `{"ok":true`...)
+	if rest[0] != '}' {
+		b = append(b, ',')
+	}
+	return append(b, rest...), nil
+}
+
+type dataError struct {
+	OK        bool   `json:"ok"`
+	Status    int    `json:"status"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Retryable bool   `json:"retryable"`
 }
 
 // envelope is the seed's request shape.
@@ -289,17 +327,36 @@ func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *excha
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: env.Action, RequestID: x.id, Metadata: metadata(r), Body: env.Data, Record: x.rec,
 	})
+	output, err := asData(res, err, x)
 	if err != nil {
 		return nil, err
 	}
 	idJSON, _ := json.Marshal(x.id)
-	out := make([]byte, 0, len(res.Output)+len(idJSON)+24)
+	out := make([]byte, 0, len(output)+len(idJSON)+24)
 	out = append(out, `{"requestId":`...)
 	out = append(out, idJSON...)
 	out = append(out, `,"data":`...)
-	out = append(out, res.Output...)
+	out = append(out, output...)
 	out = append(out, '}')
 	return out, nil
+}
+
+// handleToken is the token endpoint of Genesys Cloud's User Defined
+// (OAuth) credential type: client credentials in, a short-lived bearer
+// token out, errors in OAuth's own shape.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	tok, terr := s.opts.Auth.IssueToken(r)
+	if terr != nil {
+		if terr.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
+		}
+		raw, _ := json.Marshal(terr)
+		return nil, &apierr.Error{Status: terr.Status, Code: terr.Code, Message: terr.Description, Raw: raw}
+	}
+	x.rec.Principal = audit.Principal{Method: "oauth_client", ID: tok.ClientID}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	return json.Marshal(tok)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -437,6 +494,9 @@ func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, x *exchange, 
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if e.Raw != nil {
+		return e.Raw
 	}
 	return errorJSON(e, x.id)
 }

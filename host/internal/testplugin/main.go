@@ -89,7 +89,7 @@ func main() {
 				return req.Input(), nil
 			}),
 		sdk.NewAction("callOut").Uses("genesys").
-			Input(`{"type":"object","properties":{"connection":{"type":"string"},"method":{"type":"string"},"url":{"type":"string"},"header":{"type":"object"}},"required":["connection","url"]}`).
+			Input(`{"type":"object","properties":{"connection":{"type":"string"},"method":{"type":"string"},"url":{"type":"string"},"headerName":{"type":"string"},"headerValue":{"type":"string"}},"required":["connection","url"]}`).
 			Handle(callOut),
 		sdk.NewAction("meta").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
@@ -110,8 +110,7 @@ func main() {
 // reports what came back.
 func callOut(ctx context.Context, req *sdk.Request) (any, error) {
 	var in struct {
-		Connection, Method, URL string
-		Header                  map[string]string
+		Connection, Method, URL, HeaderName, HeaderValue string
 	}
 	if err := req.Decode(&in); err != nil {
 		return nil, err
@@ -123,8 +122,8 @@ func callOut(ctx context.Context, req *sdk.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range in.Header {
-		hr.Header.Set(k, v)
+	if in.HeaderName != "" {
+		hr.Header.Set(in.HeaderName, in.HeaderValue)
 	}
 	resp, err := req.HTTP(in.Connection).Do(hr)
 	if err != nil {
