@@ -365,3 +365,42 @@ func errorsAs(err error, target **exec.ExitError) bool {
 	}
 	return ok
 }
+
+func TestExportAndRunAsGenesys(t *testing.T) {
+	t.Parallel()
+	s := serve(t, "--dev")
+	dir := t.TempDir()
+	def, err := switchboard("export", "genesys", "echo", "--url", s.url, "--plugin-dir", pluginDir).Output()
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var exported struct {
+		IntegrationType string `json:"integrationType"`
+		Config          struct {
+			Request struct {
+				RequestURLTemplate string `json:"requestUrlTemplate"`
+			} `json:"request"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(def, &exported); err != nil || exported.IntegrationType != "custom-rest-actions" || exported.Config.Request.RequestURLTemplate != s.url+"/actions/echo" {
+		t.Fatalf("export genesys: %v\n%s", err, def)
+	}
+	path := filepath.Join(dir, "echo.json")
+	os.WriteFile(path, def, 0o600)
+	cmd := switchboard("genesys", "run", path, "--input", `{"message":"from the emulator"}`, "--trace")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || strings.TrimSpace(stdout.String()) != `{"message":"from the emulator"}` {
+		t.Fatalf("genesys run: %v\nstdout %s\nstderr %s", err, &stdout, &stderr)
+	}
+	if !strings.Contains(stderr.String(), "/actions/echo") {
+		t.Errorf("the trace does not show the request: %s", &stderr)
+	}
+	tf, err := switchboard("export", "genesys", "echo", "--url", s.url, "--plugin-dir", pluginDir, "--format", "terraform").Output()
+	if err != nil || !strings.Contains(string(tf), `resource "genesyscloud_integration_action"`) {
+		t.Errorf("terraform export: %v\n%s", err, tf)
+	}
+	if out, err := switchboard("export", "genesys", "nope", "--url", s.url, "--plugin-dir", pluginDir).CombinedOutput(); err == nil || !strings.Contains(string(out), `"nope"`) {
+		t.Errorf("export of an unknown action: %v %s", err, out)
+	}
+}
