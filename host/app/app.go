@@ -221,7 +221,7 @@ func (h *Host) httpServer(addr string, handler http.Handler) *http.Server {
 		ReadTimeout:       h.Config.ReadTimeout,
 		WriteTimeout:      h.Config.ReadTimeout + config.MaxActionTimeout,
 		IdleTimeout:       h.Config.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    server.ReadHeaderLimit,
 		ErrorLog:          h.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 }

@@ -250,6 +250,9 @@ func DecodeObject(b []byte) (map[string]any, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("it is not valid UTF-8")
 	}
+	if depth(b) > MaxDepth {
+		return nil, fmt.Errorf("it nests deeper than %d levels, Genesys Cloud's limit", MaxDepth)
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
@@ -279,6 +282,36 @@ func truncate(s string) string {
 		return s[:128] + "…"
 	}
 	return s
+}
+
+// MaxDepth is the deepest nesting of objects and arrays accepted in a body
+// or an output: Genesys Cloud's limit for data action JSON.
+const MaxDepth = 50
+
+// depth is the deepest nesting of objects and arrays in JSON text, counted
+// without decoding (brackets inside strings do not count). It runs before
+// the decoder, so that a deep document costs no more than its length.
+func depth(b []byte) int {
+	d, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			d++
+			deepest = max(deepest, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return deepest
 }
 
 func jsonKind(v any) string {

@@ -185,7 +185,9 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 		)
 		p, ok := s.opts.Auth.Authenticate(r)
 		x.rec.Principal = audit.Principal{Method: p.Method, ID: p.ID}
-		if auth && !ok {
+		if n := headerBytes(r); n > MaxHeaderBytes {
+			err = apierr.New(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "the request headers take %d bytes; at most %d are read", n, MaxHeaderBytes)
+		} else if auth && !ok {
 			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
 			err = apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials")
 			x.rec.Principal = audit.Principal{Method: "rejected"}
@@ -214,6 +216,24 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			f()
 		}
 	}
+}
+
+// MaxHeaderBytes bounds a request's headers. The HTTP server reads up to
+// ReadHeaderLimit so that a larger flood still gets an audited JSON 431;
+// beyond that, net/http answers 431 itself.
+const (
+	MaxHeaderBytes  = 64 << 10
+	ReadHeaderLimit = 1 << 20
+)
+
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // finish writes the audit record and the metrics sample, then the answer.
