@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,8 +120,13 @@ func (s *Server) adminRoutes(mux *http.ServeMux, auth bool) {
 	}
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A path that is not clean ("..", "//")
+// is refused with 400 rather than redirected: callers are programs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p == "" || path.Clean(p) != p {
+		s.badPath(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -392,6 +398,12 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte(`{"status":"ready"}`))
+}
+
+func (s *Server) badPath(w http.ResponseWriter, r *http.Request) {
+	s.exchange("", false, func(http.ResponseWriter, *http.Request, *exchange) ([]byte, error) {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_path", "the path %q is not in canonical form", truncate(r.URL.Path))
+	})(w, r)
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
