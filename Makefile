@@ -13,7 +13,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 TOOLS                      := $(CURDIR)/bin/tools
 
-.PHONY: all build run test race bench proto lint clean
+.PHONY: all build run test bench loadtest fuzz proto lint clean
 
 all: build
 
@@ -35,6 +35,24 @@ test:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./host/...
 	$(GO) run ./host/internal/loadbench -plugin-dir ./bin/plugins
+
+# The load test of the README: vegeta on both actions, 32 connections, 30 s,
+# with a plugin killed, a plugin replaced and Genesys Cloud failing meanwhile.
+loadtest: build
+	$(GO) run ./host/internal/loadtest -bin ./bin/switchboard -plugin-dir ./bin/plugins
+
+# Every fuzz target for FUZZTIME each (CI runs them briefly; the README
+# reports 10-minute runs).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzPointer:./host/jsonptr FuzzApply:./host/mapping FuzzDecodeObject:./host/pipeline \
+	FuzzRequest:./host/server FuzzParse:./host/config FuzzParseRender:./host/genesys/velocity \
+	FuzzCompileEval:./host/genesys/jsonpath FuzzParse:./host/genesys/emulator
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "fuzz $$name $$pkg ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 proto:
 	@protoc --version 2>/dev/null | grep -qx 'libprotoc $(PROTOC_VERSION)' || \
