@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -142,12 +143,43 @@ func (a *Action) Handle(h Handler) *Action {
 // Invoke runs the action in this process as the host would run it in the
 // plugin: it decodes nothing, recovers a panic into an *Error, turns a plain
 // error into one and encodes the output. It does not validate schemas; it is
-// for plugin authors' tests and examples.
-func (a *Action) Invoke(ctx context.Context, input json.RawMessage) (json.RawMessage, error) {
+// for plugin authors' tests and examples (see also package sdktest).
+func (a *Action) Invoke(ctx context.Context, input json.RawMessage, opts ...InvokeOption) (json.RawMessage, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	return a.run(ctx, &Request{ctx: ctx, action: a.name, requestID: "test", input: input}, nil)
+	r := &Request{ctx: ctx, action: a.name, requestID: "test", input: input, uses: a.uses}
+	for _, o := range opts {
+		o(r)
+	}
+	return a.run(ctx, r, nil)
+}
+
+// InvokeOption changes how Action.Invoke runs an action.
+type InvokeOption func(*Request)
+
+// WithConnection answers the action's Request.HTTP calls on the named
+// connection with rt, in place of the host: requests arrive with absolute
+// URLs on the host "NAME.connection" (paths as the handler wrote them). As
+// with the host, a connection the action did not declare with Uses is
+// refused.
+func WithConnection(name string, rt http.RoundTripper) InvokeOption {
+	return func(r *Request) {
+		if r.local == nil {
+			r.local = map[string]http.RoundTripper{}
+		}
+		r.local[name] = rt
+	}
+}
+
+// WithRequestID sets the request id the handler sees.
+func WithRequestID(id string) InvokeOption {
+	return func(r *Request) { r.requestID = id }
+}
+
+// WithMetadata sets the Genesys Cloud metadata the handler sees.
+func WithMetadata(md Metadata) InvokeOption {
+	return func(r *Request) { r.metadata = md }
 }
 
 // run calls the handler and encodes its output. logf, when not nil, records

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -35,10 +36,41 @@ const AttemptsHeader = "X-Switchboard-Attempts"
 // A refusal or a downstream failure is an *Error a handler can return as it
 // is (errors.As finds it inside the client's *url.Error).
 func (r *Request) HTTP(connection string) *http.Client {
+	var rt http.RoundTripper = &hostTransport{req: r, connection: connection}
+	if r.local != nil {
+		rt = &localTransport{req: r, connection: connection}
+	}
 	return &http.Client{
-		Transport:     &hostTransport{req: r, connection: connection},
+		Transport:     rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// localTransport answers calls in process, for Action.Invoke's
+// WithConnection: what the host would refuse, it refuses.
+type localTransport struct {
+	req        *Request
+	connection string
+}
+
+func (t *localTransport) RoundTrip(hr *http.Request) (*http.Response, error) {
+	if !slices.Contains(t.req.uses, t.connection) {
+		return nil, Errorf(403, "outbound_refused", "action %q did not declare connection %q (call Uses(%q))", t.req.action, t.connection, t.connection)
+	}
+	rt, ok := t.req.local[t.connection]
+	if !ok {
+		return nil, Errorf(500, "connection_not_configured", "no connection %q is configured for this test (sdk.WithConnection)", t.connection)
+	}
+	hr = hr.Clone(hr.Context())
+	if hr.URL.Host == "" {
+		hr.URL.Scheme, hr.URL.Host = "http", t.connection+".connection"
+	}
+	hr.Host = hr.URL.Host
+	resp, err := rt.RoundTrip(hr)
+	if resp != nil {
+		resp.Header.Set(AttemptsHeader, "1")
+	}
+	return resp, err
 }
 
 // hostConn is the plugin's one connection back to the host's Outbound
