@@ -8,10 +8,10 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/switchboard-dev/switchboard/host/genesys/contract"
 	"github.com/switchboard-dev/switchboard/host/genesys/jsonpath"
@@ -150,7 +150,7 @@ func Parse(definitionJSON []byte) (*Action, error) {
 	names := slices.Sorted(maps.Keys(req.Headers))
 	seen := make(map[string]string, len(names))
 	for _, name := range names {
-		if !validHeaderName(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			fail("header %q: not a valid HTTP header name", name)
 			continue
 		}
@@ -198,18 +198,4 @@ func Parse(definitionJSON []byte) (*Action, error) {
 		return nil, fmt.Errorf("data action %q: %w", d.Name, err)
 	}
 	return a, nil
-}
-
-// validHeaderName reports whether name is an HTTP token (RFC 9110 §5.6.2).
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/switchboard-dev/switchboard/host/genesys/contract"
 )
 
@@ -160,7 +162,7 @@ func build(a Action, o Options) (act, auth *dataAction, err error) {
 	switch o.Auth {
 	case AuthNone, AuthBasic:
 	case AuthAPIKey:
-		if !validHeaderName(o.APIKeyHeader) {
+		if !httpguts.ValidHeaderFieldName(o.APIKeyHeader) {
 			return nil, nil, fmt.Errorf("export %q: API key header %q is not a valid HTTP header name", a.Name, o.APIKeyHeader)
 		}
 		if strings.EqualFold(o.APIKeyHeader, "Content-Type") {
@@ -289,20 +291,6 @@ func baseURL(s string) (string, error) {
 // inert in a Velocity template.
 func escapePath(name string) string {
 	return strings.ReplaceAll(url.PathEscape(name), "$", "%24")
-}
-
-// validHeaderName reports whether name is an HTTP token (RFC 9110 §5.6.2).
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // encodeJSON writes a data action as Genesys's exports look: two-space
