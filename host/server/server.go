@@ -149,6 +149,7 @@ var (
 // exchange is one audited request as its handler sees it.
 type exchange struct {
 	id      string
+	md      pipeline.Metadata // what Genesys Cloud said in its headers
 	rec     *audit.Record
 	code    string   // the outcome's code when the answer is a 200 that reports a failure
 	cleanup []func() // run after the answer is written
@@ -169,7 +170,7 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			defer s.opts.Metrics.InFlight(-1)
 		}
 		md := metadata(r)
-		x := &exchange{id: requestID(r, ""), rec: &audit.Record{
+		x := &exchange{id: requestID(r, ""), md: md, rec: &audit.Record{
 			Time: start, Route: route, RemoteAddr: remoteIP(r),
 			CorrelationID: md.CorrelationID, OrganizationID: md.OrganizationID,
 			HomeOrganizationID: md.HomeOrganizationID, GenesysUserID: md.UserID,
@@ -283,7 +284,7 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request, x *exchang
 		return nil, err
 	}
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
-		Action: r.PathValue("name"), RequestID: x.id, Metadata: metadata(r), Body: body, Record: x.rec,
+		Action: r.PathValue("name"), RequestID: x.id, Metadata: x.md, Body: body, Record: x.rec,
 	})
 	return asData(res, err, x)
 }
@@ -351,7 +352,7 @@ func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *excha
 		w.Header()["X-Request-Id"] = []string{x.id}
 	}
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
-		Action: env.Action, RequestID: x.id, Metadata: metadata(r), Body: env.Data, Record: x.rec,
+		Action: env.Action, RequestID: x.id, Metadata: x.md, Body: env.Data, Record: x.rec,
 	})
 	output, err := asData(res, err, x)
 	if err != nil {
