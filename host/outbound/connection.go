@@ -194,7 +194,7 @@ func (c *Connection) Do(ctx context.Context, call *Call) (*Response, error) {
 			return nil, backoff.Permanent(err)
 		case err != nil:
 			return nil, err
-		case retryableStatus(r.Status):
+		case apierr.RetryableStatus(r.Status):
 			if d, ok := retryAfter(r.Header, time.Now()); ok {
 				return r, &backoff.RetryAfterError{Duration: d}
 			}
@@ -416,10 +416,6 @@ func idempotentMethod(m string) bool {
 		return true
 	}
 	return false
-}
-
-func retryableStatus(s int) bool {
-	return s == http.StatusTooManyRequests || s == http.StatusBadGateway || s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout
 }
 
 // retryAfter reads Retry-After in both its forms: seconds, or an HTTP date.
