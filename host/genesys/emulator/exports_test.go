@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,9 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+	"github.com/switchboard-dev/switchboard/host/internal/golden"
+)
 
 // testCorrelationID is sent as ININ-Correlation-Id, so goldens are stable.
 const testCorrelationID = "5c3f1a2b-0d4e-4f60-8a7b-9c0d1e2f3a4b"
@@ -148,12 +147,12 @@ var unsupported = []string{
 }
 
 // TestExports runs each of the 13 custom-rest-actions reference exports
-// (testdata/exports) with a plausible input and canned responses
+// (../testdata/exports) with a plausible input and canned responses
 // (testdata/cases) against a test server, and compares the requests the
 // server received, the trace and the output with testdata/golden.
 func TestExports(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob(filepath.Join("testdata", "exports", "*.json"))
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +183,7 @@ func TestExports(t *testing.T) {
 			readJSON(t, filepath.Join("testdata", "cases", name+".json"), &tc)
 			var auth *Action
 			if tc.Auth != "" {
-				auth = parseFile(t, filepath.Join("testdata", "exports", tc.Auth+".json"))
+				auth = parseFile(t, filepath.Join("..", "testdata", "exports", tc.Auth+".json"))
 			}
 			s := newServer(t, tc.Responses)
 			var trace []string
@@ -192,15 +191,15 @@ func TestExports(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v\ntrace:\n%s", err, strings.Join(trace, "\n"))
 			}
-			golden := struct {
+			result := struct {
 				Requests []recorded     `json:"requests"`
 				Trace    []string       `json:"trace"`
 				Output   map[string]any `json:"output"`
 			}{s.received(), trace, nil}
-			if err := json.Unmarshal(out, &golden.Output); err != nil {
+			if err := json.Unmarshal(out, &result.Output); err != nil {
 				t.Fatalf("output %s: %v", out, err)
 			}
-			checkGolden(t, filepath.Join("testdata", "golden", name+".json"), golden)
+			checkGolden(t, filepath.Join("testdata", "golden", name+".json"), result)
 		})
 	}
 	if ran != 13 {
@@ -217,18 +216,5 @@ func checkGolden(t *testing.T, path string, v any) {
 	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	got := buf.String()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Check(t, path, buf.Bytes())
 }

@@ -94,7 +94,7 @@ func TestParseExports(t *testing.T) {
 	for file, tc := range tests {
 		t.Run(file, func(t *testing.T) {
 			t.Parallel()
-			data, err := os.ReadFile(filepath.Join("testdata", "exports", file+".json"))
+			data, err := os.ReadFile(filepath.Join("..", "testdata", "exports", file+".json"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -238,7 +238,7 @@ func TestFailures(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			a := parseFile(t, filepath.Join("testdata", "exports", tc.export+".json"))
+			a := parseFile(t, filepath.Join("..", "testdata", "exports", tc.export+".json"))
 			var c testCase
 			readJSON(t, filepath.Join("testdata", "cases", tc.export+".json"), &c)
 			if tc.input != "" {
@@ -254,7 +254,7 @@ func TestFailures(t *testing.T) {
 			}
 			var auth *Action
 			if c.Auth != "" {
-				auth = parseFile(t, filepath.Join("testdata", "exports", c.Auth+".json"))
+				auth = parseFile(t, filepath.Join("..", "testdata", "exports", c.Auth+".json"))
 			}
 			s := newServer(t, c.Responses)
 			var trace []string
@@ -436,10 +436,10 @@ func TestBadURL(t *testing.T) {
 func TestOAuthFlow(t *testing.T) {
 	t.Parallel()
 	const name = "GenesysCloudBlueprints__update-zoom-presence-from-inbound-interaction-trigger-blueprint__Update-Zoom-User-Presence.custom"
-	a := parseFile(t, filepath.Join("testdata", "exports", name+".json"))
+	a := parseFile(t, filepath.Join("..", "testdata", "exports", name+".json"))
 	var c testCase
 	readJSON(t, filepath.Join("testdata", "cases", name+".json"), &c)
-	auth := parseFile(t, filepath.Join("testdata", "exports", c.Auth+".json"))
+	auth := parseFile(t, filepath.Join("..", "testdata", "exports", c.Auth+".json"))
 	s := newServer(t, c.Responses)
 	var trace []string
 	for range 2 {

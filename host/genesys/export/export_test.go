@@ -3,8 +3,6 @@ package export
 import (
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -18,9 +16,8 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/switchboard-dev/switchboard/host/genesys/contract"
+	"github.com/switchboard-dev/switchboard/host/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 const base = "https://switchboard.example.com"
 
@@ -110,20 +107,7 @@ func TestGolden(t *testing.T) {
 
 func checkGolden(t *testing.T, file string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", file)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", file), got)
 }
 
 // TestJSONShape checks the exports against the reference exports' shape.

@@ -6,13 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -21,9 +19,8 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/host/genesys/sim"
+	"github.com/switchboard-dev/switchboard/host/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // start serves a new simulator on 127.0.0.1:0 for the test's lifetime.
 func start(t *testing.T, opts sim.Options) (*sim.Server, string) {
@@ -429,19 +426,7 @@ func TestUserShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	got.WriteByte('\n')
-	golden := filepath.Join("testdata", "agent-user.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("user JSON differs from %s (go test -update rewrites it):\n%s", golden, got.Bytes())
-	}
+	golden.Check(t, filepath.Join("testdata", "agent-user.golden.json"), got.Bytes())
 }
 
 func TestCustomUsers(t *testing.T) {

@@ -3,15 +3,14 @@ package velocity
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+	"github.com/switchboard-dev/switchboard/host/internal/golden"
+)
 
 // export is the part of a Genesys Cloud data action export holding templates.
 type export struct {
@@ -75,7 +74,7 @@ func decodeFile(t testing.TB, path string, v any) {
 // each with a plausible sample, comparing with testdata/golden.
 func TestExports(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob(filepath.Join("testdata", "exports", "*.json"))
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +106,7 @@ func TestExports(t *testing.T) {
 				field{"requestTemplate", req.RequestTemplate},
 				field{"successTemplate", exp.Config.Response.SuccessTemplate})
 
-			var golden strings.Builder
+			var rendered strings.Builder
 			for _, f := range fields {
 				tmpl, err := Parse(name+" "+f.label, f.src)
 				if err != nil {
@@ -122,9 +121,9 @@ func TestExports(t *testing.T) {
 						t.Errorf("%s renders invalid JSON: %s", f.label, out)
 					}
 				}
-				golden.WriteString("=== " + f.label + "\n" + out + "\n")
+				rendered.WriteString("=== " + f.label + "\n" + out + "\n")
 			}
-			checkGolden(t, filepath.Join("testdata", "golden", name+".golden"), golden.String())
+			golden.Check(t, filepath.Join("testdata", "golden", name+".golden"), []byte(rendered.String()))
 		})
 	}
 }
@@ -140,21 +139,4 @@ func isJSONBody(headers map[string]string, src string) bool {
 		}
 	}
 	return false
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }

@@ -13,7 +13,7 @@ import (
 // text without $, # or \ renders as itself. Seeds: testdata/fuzz plus every
 // template of the reference exports.
 func FuzzParseRender(f *testing.F) {
-	paths, err := filepath.Glob(filepath.Join("testdata", "exports", "*.json"))
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
 	if err != nil {
 		f.Fatal(err)
 	}
