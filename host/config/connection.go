@@ -91,7 +91,7 @@ type connectionBlock struct {
 	MaxResponseBytes *int64        `hcl:"max_response_bytes,optional"`
 	OAuth2           *oauth2Block  `hcl:"oauth2,block"`
 	APIKey           *connKeyBlock `hcl:"api_key,block"`
-	Basic            *connBasic    `hcl:"basic,block"`
+	Basic            *basicBlock   `hcl:"basic,block"`
 	Retry            *retryBlock   `hcl:"retry,block"`
 	Circuit          *circuitBlock `hcl:"circuit,block"`
 	Range            hcl.Range     `hcl:",def_range"`
@@ -108,11 +108,6 @@ type oauth2Block struct {
 type connKeyBlock struct {
 	Header string `hcl:"header"`
 	Value  string `hcl:"value"`
-}
-
-type connBasic struct {
-	Username string `hcl:"username"`
-	Password string `hcl:"password"`
 }
 
 type retryBlock struct {
