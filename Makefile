@@ -19,6 +19,7 @@ all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/switchboard ./host/cmd/switchboard
+	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o bin/switchboard-sandbox ./host/cmd/switchboard-sandbox
 	@mkdir -p bin/plugins
 	@for p in $(PLUGINS); do \
 		echo "$(GO) build -o bin/plugins/$$p ./plugins/$$p"; \

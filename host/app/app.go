@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -26,6 +27,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/outbound"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
+	"github.com/switchboard-dev/switchboard/host/sandbox"
 	"github.com/switchboard-dev/switchboard/host/server"
 	"github.com/switchboard-dev/switchboard/host/telemetry"
 )
@@ -65,6 +67,42 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Tracing replaces the config's tracing (tests record spans in memory).
 	Tracing *telemetry.Tracing
+	// Dev is development mode (serve --dev): a plugin block that names no
+	// connections grants what the plugin declares.
+	Dev bool
+	// SelfLauncher reports that the running executable is switchboard,
+	// which acts as the sandbox launcher when no switchboard-sandbox is
+	// installed (see Launcher).
+	SelfLauncher bool
+	// Capabilities replaces what sandbox.Probe finds (tests).
+	Capabilities *sandbox.Capabilities
+}
+
+// Launcher is the sandbox launcher a host uses: the config's
+// sandbox_launcher, else switchboard-sandbox beside the running executable,
+// else, when self is true, the running executable itself (switchboard run
+// under the launcher's name; it starts slower, since it initialises the
+// whole host first). "" when there is none.
+func Launcher(cfg *config.Config, self bool) string {
+	if cfg.SandboxLauncher != "" {
+		return cfg.SandboxLauncher
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if sibling := filepath.Join(filepath.Dir(exe), sandbox.LauncherName); fileExists(sibling) {
+		return sibling
+	}
+	if self {
+		return exe
+	}
+	return ""
+}
+
+func fileExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // New assembles a host; Load starts its plugins.
@@ -83,6 +121,15 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 			h.Close()
 		}
 	}()
+	// The host holds every secret: no process of its own user may read its
+	// memory, environment or descriptors.
+	if err := sandbox.GuardHost(); err != nil {
+		return h, err
+	}
+	caps := sandbox.Probe(Launcher(cfg, opts.SelfLauncher))
+	if opts.Capabilities != nil {
+		caps = *opts.Capabilities
+	}
 	promReg := opts.Registry
 	if promReg == nil {
 		promReg = prometheus.NewRegistry()
@@ -126,7 +173,12 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 			StartTimeout: cfg.PluginStartTimeout,
 			LogLevel:     cfg.LogLevel,
 			Outbound:     h.Outbound,
+			Capabilities: caps,
 		},
+		Sandbox:        cfg.Sandbox,
+		PluginUID:      cfg.PluginUID,
+		PluginGID:      cfg.PluginGID,
+		GrantDeclared:  opts.Dev,
 		Plugins:        cfg.Plugins,
 		RequirePinned:  cfg.RequirePinnedPlugins,
 		Overrides:      overrides,

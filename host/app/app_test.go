@@ -22,8 +22,8 @@ import (
 )
 
 // pluginDir holds the real plugin binaries, built once in TestMain;
-// crashDir a crash-looping one.
-var pluginDir, crashDir string
+// crashDir a crash-looping one; launcher is the sandbox launcher.
+var pluginDir, crashDir, launcher string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "switchboard-app-test-")
@@ -42,6 +42,10 @@ func TestMain(m *testing.M) {
 	if err == nil {
 		err = testutil.Build(crashDir, "host/internal/crashplugin")
 	}
+	if err == nil {
+		err = testutil.Build(dir, "host/cmd/switchboard-sandbox")
+		launcher = filepath.Join(dir, "switchboard-sandbox")
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -52,6 +56,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testConfig is the default config over the test plugins, every plugin in
+// the sandbox, with the connection grants the test plugins need.
+func testConfig() *config.Config {
+	cfg := config.Default()
+	cfg.PluginDir = pluginDir
+	cfg.SandboxLauncher = launcher
+	for _, name := range []string{"genesys-users", "testplugin"} {
+		p := config.DefaultPlugin()
+		p.Connections = []string{"genesys"}
+		cfg.Plugins[name] = p
+	}
+	return cfg
+}
+
 // startHost starts a host over the test plugins, serving on 127.0.0.1:0.
 func startHost(t *testing.T, mutate func(*config.Config)) (*app.Host, *httptest.Server) {
 	t.Helper()
@@ -60,7 +78,7 @@ func startHost(t *testing.T, mutate func(*config.Config)) (*app.Host, *httptest.
 
 func startHostWithLogger(t *testing.T, logger hclog.Logger, mutate func(*config.Config)) (*app.Host, *httptest.Server) {
 	t.Helper()
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.PluginDir = pluginDir
 	if mutate != nil {
 		mutate(cfg)
@@ -351,7 +369,7 @@ func TestPluginSeesNoHostEnvironment(t *testing.T) {
 	if err := json.Unmarshal(a.body, &out); err != nil {
 		t.Fatal(err)
 	}
-	allowed := []string{"TMPDIR=", "SWITCHBOARD_LOG_LEVEL=", "GOMAXPROCS=", "SWITCHBOARD_PLUGIN=", "PLUGIN_"}
+	allowed := []string{"TMPDIR=", "HOME=", "SWITCHBOARD_LOG_LEVEL=", "GOMAXPROCS=", "SWITCHBOARD_PLUGIN=", "PLUGIN_"}
 	for _, kv := range out.Env {
 		ok := false
 		for _, p := range allowed {
@@ -458,7 +476,7 @@ func TestInboundAuth(t *testing.T) {
 
 func TestReadyzBeforeLoad(t *testing.T) {
 	t.Parallel()
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.PluginDir = pluginDir
 	host, err := app.New(cfg, nil)
 	if err != nil {
@@ -480,7 +498,7 @@ func TestReadyzBeforeLoad(t *testing.T) {
 
 func TestServeRefusesWithoutInboundAuth(t *testing.T) {
 	t.Parallel()
-	cfg := config.Default()
+	cfg := testConfig()
 	if err := app.CheckInbound(cfg, false); err == nil || !strings.Contains(err.Error(), "--dev") {
 		t.Errorf("CheckInbound without auth = %v, want a refusal naming --dev", err)
 	}

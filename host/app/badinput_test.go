@@ -21,7 +21,7 @@ import (
 func runningHost(t *testing.T) (url, auditPath string) {
 	t.Helper()
 	auditPath = filepath.Join(t.TempDir(), "audit.log")
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.PluginDir = pluginDir
 	cfg.ReadHeaderTimeout, cfg.ReadTimeout = time.Second, 2*time.Second
 	cfg.Audit = &config.Audit{Path: auditPath}

@@ -91,7 +91,7 @@ func genesysHost(t *testing.T, p *pki, mutate func(*config.Config)) *httptest.Se
 		}
 	}
 	g := startSim(t, sim.Options{})
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.PluginDir = pluginDir
 	cfg.TLS = &config.TLS{CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem")}
 	cfg.Inbound = config.Inbound{
@@ -246,7 +246,7 @@ func TestContractRulesAreCheckedAtLoad(t *testing.T) {
 	for mode, wantServed := range map[string]bool{config.ContractEnforce: false, config.ContractWarn: true} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			cfg := config.Default()
+			cfg := testConfig()
 			cfg.PluginDir, cfg.ContractChecks = dir, mode
 			host, err := app.New(cfg, nil)
 			if err != nil {

@@ -54,7 +54,7 @@ func copyFile(t *testing.T, from, to string) {
 // supervisedHost starts a host over dir with the given supervision.
 func supervisedHost(t *testing.T, dir string, sup catalog.Supervision, mutate func(*config.Config)) (*app.Host, *httptest.Server) {
 	t.Helper()
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.PluginDir = dir
 	if mutate != nil {
 		mutate(cfg)
@@ -384,7 +384,9 @@ func TestPluginMaxConcurrencyAnswers503AtOnce(t *testing.T) {
 	t.Parallel()
 	dir := privateDir(t, "testplugin")
 	_, srv := supervisedHost(t, dir, fastSupervision, func(c *config.Config) {
-		c.Plugins["testplugin"] = config.Plugin{GOMAXPROCS: 1, MaxConcurrency: 1}
+		p := c.Plugins["testplugin"]
+		p.MaxConcurrency = 1
+		c.Plugins["testplugin"] = p
 		c.Actions["slow"] = config.Action{Timeout: 5 * time.Second}
 	})
 	slow := make(chan answer, 1)
@@ -415,7 +417,7 @@ func TestWritablePluginFilesAreRefused(t *testing.T) {
 
 	open := t.TempDir()
 	os.Chmod(open, 0o777)
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.PluginDir = open
 	host, err := app.New(cfg, nil)
 	if err != nil {

@@ -49,7 +49,7 @@ func startObservedHost(t *testing.T, mutate func(*config.Config), opts app.Optio
 	t.Helper()
 	o := &observedHost{auditPath: filepath.Join(t.TempDir(), "audit.log"), logs: &syncWriter{w: &bytes.Buffer{}}}
 	o.sim = startSim(t, sim.Options{ClientSecret: "canary-client-secret-77aa"})
-	cfg := config.Default()
+	cfg := testConfig()
 	cfg.PluginDir = pluginDir
 	cfg.LogLevel = "trace"
 	cfg.Inbound = config.Inbound{Basic: &config.Basic{Username: "genesys", Password: basicPassword}}

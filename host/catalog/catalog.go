@@ -1,12 +1,14 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/genesys/contract"
 	"github.com/switchboard-dev/switchboard/host/registry"
+	"github.com/switchboard-dev/switchboard/host/sandbox"
 )
 
 // Options configure a Catalog.
@@ -47,6 +50,16 @@ type Options struct {
 	// Supervision is how running plugins are watched; zero values mean the
 	// defaults documented on Supervision.
 	Supervision Supervision
+	// Sandbox is the sandbox mode of plugins whose block sets none; empty
+	// means best_effort. What the machine can apply is
+	// Process.Capabilities.
+	Sandbox sandbox.Mode
+	// PluginUID and PluginGID are the user plugins run as when the host is
+	// root and their block sets none; 0 means 65534.
+	PluginUID, PluginGID int
+	// GrantDeclared grants a plugin whose block names no connections those
+	// its actions declare (development mode), and logs it.
+	GrantDeclared bool
 }
 
 // Supervision configures how the catalog watches its plugins.
@@ -115,7 +128,11 @@ type PluginView struct {
 	State    string   `json:"state"`
 	Restarts int      `json:"restarts"`
 	Actions  []string `json:"actions"`
-	Error    string   `json:"error,omitempty"`
+	// Pinned reports whether the config pins the plugin's SHA-256.
+	Pinned bool `json:"pinned"`
+	// Sandbox is what the running process was started in; nil when none runs.
+	Sandbox *SandboxView `json:"sandbox,omitempty"`
+	Error   string       `json:"error,omitempty"`
 }
 
 // Catalog supervises the plugin processes of one plugins directory and keeps
@@ -146,6 +163,7 @@ type slot struct {
 	name      string
 	path      string
 	sha256    string
+	stamp     Stamp // of the file whose bytes were last verified
 	proc      *Process
 	actions   []*registry.Action
 	state     string
@@ -176,6 +194,11 @@ func New(opts Options) (*Catalog, error) {
 		opts.Registry = &registry.Registry{}
 	}
 	root, err := os.MkdirTemp("", "switchboard-plugins-")
+	if err == nil {
+		// Plugins running as another user must reach their own directory
+		// inside, never list or create entries.
+		err = os.Chmod(root, 0o711)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("plugin catalog: %w", err)
 	}
@@ -222,27 +245,27 @@ func (c *Catalog) Load(ctx context.Context) ([]Problem, error) {
 			return nil, fmt.Errorf("watching the plugins directory: %w", err)
 		}
 	}
-	type started struct {
-		p       *Process
-		actions []*registry.Action
-		err     error
-	}
 	results := make([]started, len(bins))
 	var wg sync.WaitGroup
 	for i, bin := range bins {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, actions, err := c.start(ctx, bin)
-			results[i] = started{p, actions, err}
+			results[i] = c.verifyAndStart(ctx, bin, "")
 		}()
 	}
 	wg.Wait()
-	// In file-name order, so that the first claim to an action name wins.
-	for i, bin := range bins {
-		s := &slot{name: bin.Name, path: bin.Path, sha256: bin.SHA256, state: StateStarting}
-		c.setSlot(s)
-		c.launched(s, s.gen, startNew, results[i].p, results[i].actions, results[i].err)
+	// Pinned plugins claim their actions first, then the others; each in
+	// file-name order, so that the first claim to an action name wins.
+	for _, pinned := range []bool{true, false} {
+		for i, bin := range bins {
+			if c.pinned(bin.Name) != pinned {
+				continue
+			}
+			s := &slot{name: bin.Name, path: bin.Path, stamp: bin.Stamp, state: StateStarting}
+			c.setSlot(s)
+			c.launched(s, s.gen, startNew, results[i])
+		}
 	}
 	for _, p := range problems {
 		c.setSlot(&slot{name: p.Plugin, path: filepath.Join(c.dir, p.Plugin), state: StateRefused, err: p.Err})
@@ -275,23 +298,62 @@ func (c *Catalog) serves(action string) bool {
 	return ok
 }
 
-// start verifies and starts one binary and builds its actions. It runs on
-// any goroutine: it reads only the catalog's fixed options.
-func (c *Catalog) start(ctx context.Context, bin Binary) (*Process, []*registry.Action, error) {
-	pc, ok := c.opts.Plugins[bin.Name]
+// pinned reports whether the config pins the plugin file name.
+func (c *Catalog) pinned(name string) bool { return c.opts.Plugins[name].SHA256 != "" }
+
+// started is the outcome of one start: a process and its actions, or why
+// there is none. unchanged reports that the file's bytes were those the
+// slot already runs, so nothing was started.
+type started struct {
+	p         *Process
+	actions   []*registry.Action
+	stamp     Stamp
+	sha256    string
+	unchanged bool
+	err       error
+}
+
+// verifyAndStart reads bin once (Verify) and starts it, unless its bytes
+// hash to running: then it only reports them unchanged. It runs on any
+// goroutine: it reads only the catalog's fixed options.
+func (c *Catalog) verifyAndStart(ctx context.Context, bin Binary, running string) started {
+	v, err := Verify(bin)
+	if err != nil {
+		return started{stamp: bin.Stamp, err: err}
+	}
+	if v.SHA256 == running {
+		v.Close()
+		return started{stamp: bin.Stamp, sha256: v.SHA256, unchanged: true}
+	}
+	p, actions, err := c.start(ctx, v)
+	return started{p: p, actions: actions, stamp: bin.Stamp, sha256: v.SHA256, err: err}
+}
+
+// start starts one verified binary and builds its actions. It closes v.
+func (c *Catalog) start(ctx context.Context, v *Verified) (*Process, []*registry.Action, error) {
+	pc, ok := c.opts.Plugins[v.Name]
 	if !ok {
-		pc = config.Plugin{GOMAXPROCS: config.DefaultPluginGOMAXPROCS}
+		pc = config.DefaultPlugin()
 	}
 	if pc.SHA256 == "" && c.opts.RequirePinned {
+		v.Close()
 		return nil, nil, errors.New("refused: require_pinned_plugins is on and it has no pin; add the line `switchboard checksum` prints to the config")
 	}
 	opts := c.opts.Process
 	opts.Pin, opts.GOMAXPROCS, opts.MaxConcurrency = pc.SHA256, pc.GOMAXPROCS, pc.MaxConcurrency
 	opts.SocketRoot, opts.Logger = c.root, c.logger
-	p, err := Start(ctx, bin, opts)
+	opts.Sandbox = sandbox.Policy{Mode: cmp.Or(pc.Sandbox, c.opts.Sandbox), ReadPaths: pc.SandboxRead, Limits: pc.Limits}
+	opts.UID, opts.GID = cmp.Or(pc.UID, c.opts.PluginUID), cmp.Or(pc.GID, c.opts.PluginGID)
+	p, err := Start(ctx, v, opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	grants, err := c.grants(p, pc)
+	if err != nil {
+		p.Kill()
+		return nil, nil, fmt.Errorf("refused: %w", err)
+	}
+	p.outbound.granted = grants
 	ref := registry.Plugin{Name: p.bin.Name, Path: p.bin.Path, SHA256: p.bin.SHA256, PID: p.pid, Version: p.Version()}
 	var (
 		actions []*registry.Action
@@ -301,7 +363,7 @@ func (c *Catalog) start(ctx context.Context, bin Binary) (*Process, []*registry.
 		if vs := contract.Check(desc.GetInputSchema(), desc.GetOutputSchema()); len(vs) > 0 {
 			err := fmt.Errorf("action %q breaks Genesys Cloud's data action contract rules: %w", desc.GetName(), contract.Join(vs))
 			if c.opts.ContractChecks == config.ContractWarn {
-				c.logger.Warn("contract rules broken (contract_checks = warn)", "plugin", bin.Name, "error", err)
+				c.logger.Warn("contract rules broken (contract_checks = warn)", "plugin", p.bin.Name, "error", err)
 			} else {
 				errs = append(errs, err)
 				continue
@@ -321,6 +383,36 @@ func (c *Catalog) start(ctx context.Context, bin Binary) (*Process, []*registry.
 	return p, actions, nil
 }
 
+// grants are the connections the plugin's actions may call: those its
+// config block grants. An action that declares a connection the config
+// does not grant refuses the plugin. Under GrantDeclared, a block that names
+// no connections grants what the actions declare.
+func (c *Catalog) grants(p *Process, pc config.Plugin) ([]string, error) {
+	var declared []string
+	for _, a := range p.Actions() {
+		for _, conn := range a.GetConnections() {
+			if !slices.Contains(declared, conn) {
+				declared = append(declared, conn)
+			}
+		}
+	}
+	if pc.Connections == nil && c.opts.GrantDeclared {
+		if len(declared) > 0 {
+			c.logger.Warn("development mode: granting the plugin the connections it declares", "plugin", p.bin.Name, "connections", declared)
+		}
+		return declared, nil
+	}
+	var errs []error
+	for _, a := range p.Actions() {
+		for _, conn := range a.GetConnections() {
+			if !slices.Contains(pc.Connections, conn) {
+				errs = append(errs, fmt.Errorf("action %q uses connection %q, which the config does not grant plugin %q (add connections = [%q] to its plugin block)", a.GetName(), conn, p.bin.Name, conn))
+			}
+		}
+	}
+	return pc.Connections, errors.Join(errs...)
+}
+
 // launch starts the slot's current file in the background; launched gets
 // the result on the loop goroutine.
 func (c *Catalog) launch(s *slot, why int) {
@@ -332,40 +424,59 @@ func (c *Catalog) launch(s *slot, why int) {
 	}
 	bin, err := inspect(c.dir, s.name)
 	if err != nil {
-		c.launched(s, gen, why, nil, nil, err)
+		c.launched(s, gen, why, started{err: err})
 		return
+	}
+	running := "" // a replacement with the same bytes (a touch, a chmod) starts nothing
+	if why == startReplace && s.proc != nil {
+		running = s.sha256
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		p, actions, err := c.start(context.Background(), bin)
-		if !c.do(func() { c.launched(s, gen, why, p, actions, err) }) && p != nil {
-			p.Kill() // the catalog closed meanwhile
+		r := c.verifyAndStart(context.Background(), bin, running)
+		if !c.do(func() { c.launched(s, gen, why, r) }) && r.p != nil {
+			r.p.Kill() // the catalog closed meanwhile
 		}
 	}()
 }
 
 // launched installs a started process, or records why it could not be.
-func (c *Catalog) launched(s *slot, gen uint64, why int, p *Process, actions []*registry.Action, err error) {
+func (c *Catalog) launched(s *slot, gen uint64, why int, r started) {
+	p, actions, err := r.p, r.actions, r.err
 	if gen != s.gen || c.slots[s.name] != s {
 		if p != nil {
 			go p.Kill() // superseded by a newer start, or the file is gone
 		}
 		return
 	}
+	if r.unchanged {
+		c.update(s, func() { s.stamp = r.stamp })
+		c.notify(s, nil)
+		return
+	}
+	var displaced []*slot
 	if err == nil {
-		err = c.conflicts(s, actions)
+		displaced, err = c.conflicts(s, actions)
 	}
 	if err != nil {
 		if p != nil {
 			go p.Kill()
 		}
+		c.update(s, func() {
+			if s.proc == nil && r.sha256 != "" {
+				s.sha256 = r.sha256 // the refused bytes, for the admin view
+			}
+		})
 		c.refuse(s, why, err)
 		return
 	}
+	for _, t := range displaced {
+		c.displace(t, s)
+	}
 	old := s.proc
 	c.update(s, func() {
-		s.proc, s.actions, s.path, s.sha256 = p, actions, p.bin.Path, p.bin.SHA256
+		s.proc, s.actions, s.path, s.sha256, s.stamp = p, actions, p.bin.Path, p.bin.SHA256, r.stamp
 		s.state, s.err, s.unhealthy = StateServing, nil, 0
 		if why == startRestart {
 			s.restarts++
@@ -398,25 +509,54 @@ func (c *Catalog) refuse(s *slot, why int, err error) {
 	c.notify(s, err)
 }
 
-// conflicts refuses actions that another plugin already serves.
-func (c *Catalog) conflicts(s *slot, actions []*registry.Action) error {
+// conflicts settles s's claims to its actions against the other plugins'.
+// A pinned plugin's claim beats an unpinned one's: s displaces the unpinned
+// plugins serving its actions, and is refused by a pinned one. Between
+// plugins both pinned or both not, the first claim keeps the action.
+func (c *Catalog) conflicts(s *slot, actions []*registry.Action) (displaced []*slot, err error) {
 	var errs []error
 	for _, a := range actions {
 		for _, t := range c.slots {
-			if t == s {
+			if t == s || !slices.ContainsFunc(t.actions, func(b *registry.Action) bool { return b.Name == a.Name }) {
 				continue
 			}
-			for _, b := range t.actions {
-				if b.Name == a.Name {
-					errs = append(errs, fmt.Errorf("action %q is already served by plugin %q", a.Name, t.name))
+			switch {
+			case c.pinned(s.name) && !c.pinned(t.name):
+				if !slices.Contains(displaced, t) {
+					displaced = append(displaced, t)
 				}
+			case c.pinned(t.name) && !c.pinned(s.name):
+				errs = append(errs, fmt.Errorf("action %q belongs to pinned plugin %q; an unpinned binary cannot serve it", a.Name, t.name))
+			default:
+				errs = append(errs, fmt.Errorf("action %q is already served by plugin %q", a.Name, t.name))
 			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("refused: %w", err)
+		return nil, fmt.Errorf("refused: %w", err)
 	}
-	return nil
+	return displaced, nil
+}
+
+// displace unregisters an unpinned plugin whose action the pinned plugin
+// by claims, and stops it; it stays refused until its file changes or a
+// reload is asked.
+func (c *Catalog) displace(t, by *slot) {
+	t.gen++
+	if t.retry != nil {
+		t.retry.Stop()
+		t.retry = nil
+	}
+	old := t.proc
+	c.update(t, func() {
+		t.proc, t.actions, t.state = nil, nil, StateRefused
+		t.err = fmt.Errorf("refused: pinned plugin %q serves the same action, and pins own their actions", by.name)
+	})
+	c.logger.Error("plugin displaced by a pinned plugin", "plugin", t.name, "pinned", by.name)
+	if old != nil {
+		c.retire(old)
+	}
+	c.notify(t, t.err)
 }
 
 // watch reports the process's exit to the loop.
@@ -580,17 +720,17 @@ func (c *Catalog) reconcile(name string) {
 		}
 		c.setSlot(&slot{name: name, path: filepath.Join(c.dir, name), state: StateRefused, err: err})
 	case s == nil:
-		s = &slot{name: name, path: bin.Path, sha256: bin.SHA256, state: StateStarting}
+		s = &slot{name: name, path: bin.Path, stamp: bin.Stamp, state: StateStarting}
 		c.setSlot(s)
-		c.logger.Info("new plugin", "plugin", name, "sha256", bin.SHA256)
+		c.logger.Info("new plugin", "plugin", name)
 		c.launch(s, startNew)
-	case bin.SHA256 == s.sha256 && s.state != StateRefused:
-		// Unchanged content (a touch, a chmod): nothing to do.
+	case bin.Stamp == s.stamp && s.state != StateRefused:
+		// The very file that was verified: nothing to do.
 	case s.proc == nil:
-		c.update(s, func() { s.sha256, s.state = bin.SHA256, StateStarting })
+		c.update(s, func() { s.stamp, s.state = bin.Stamp, StateStarting })
 		c.launch(s, startNew)
 	default:
-		c.logger.Info("plugin replaced", "plugin", name, "sha256", bin.SHA256)
+		c.logger.Info("plugin file changed", "plugin", name)
 		c.update(s, func() { s.crashes = nil })
 		c.launch(s, startReplace)
 	}
@@ -705,7 +845,7 @@ func (c *Catalog) Plugins() []PluginView {
 	defer c.mu.Unlock()
 	out := make([]PluginView, 0, len(c.slots))
 	for _, s := range c.slots {
-		out = append(out, s.view())
+		out = append(out, c.view(s))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -719,13 +859,14 @@ func (c *Catalog) Plugin(name string) (PluginView, bool) {
 	if !ok {
 		return PluginView{}, false
 	}
-	return s.view(), true
+	return c.view(s), true
 }
 
-func (s *slot) view() PluginView {
-	v := PluginView{Name: s.name, Path: s.path, SHA256: s.sha256, State: s.state, Restarts: s.restarts, Actions: actionNames(s.actions)}
+func (c *Catalog) view(s *slot) PluginView {
+	v := PluginView{Name: s.name, Path: s.path, SHA256: s.sha256, State: s.state, Restarts: s.restarts, Actions: actionNames(s.actions), Pinned: c.pinned(s.name)}
 	if s.proc != nil {
-		v.PID, v.Version = s.proc.pid, s.proc.Version()
+		sb := s.proc.Sandbox()
+		v.PID, v.Version, v.Sandbox = s.proc.pid, s.proc.Version(), &sb
 	}
 	if s.err != nil {
 		v.Error = s.err.Error()

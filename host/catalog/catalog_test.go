@@ -30,6 +30,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// socketRoot is a private directory for plugin processes, as the catalog
+// makes one: in the temporary directory, searchable by the plugins' user.
+func socketRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "switchboard-catalog-test-")
+	if err == nil {
+		err = os.Chmod(dir, 0o711)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 func write(t *testing.T, path, content string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), mode); err != nil {
@@ -57,7 +72,7 @@ func TestDiscover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bins) != 1 || bins[0].Name != "good" || !filepath.IsAbs(bins[0].Path) || len(bins[0].SHA256) != 64 {
+	if len(bins) != 1 || bins[0].Name != "good" || !filepath.IsAbs(bins[0].Path) || bins[0].Stamp.Ino == 0 {
 		t.Errorf("binaries: %+v", bins)
 	}
 	reasons := map[string]string{}
@@ -178,10 +193,14 @@ func TestStartFailures(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
+			dir := socketRoot(t)
 			path := filepath.Join(dir, "p")
 			write(t, path, tc.script, 0o755)
-			p, err := Start(context.Background(), Binary{Name: "p", Path: path}, ProcessOptions{SocketRoot: dir, StartTimeout: 3e9})
+			v, err := Verify(Binary{Name: "p", Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Start(context.Background(), v, ProcessOptions{SocketRoot: dir, StartTimeout: 3e9})
 			if err == nil {
 				p.Kill()
 				t.Fatal("Start succeeded")

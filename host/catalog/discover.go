@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Binary is a plugin executable found in the plugins directory.
@@ -17,9 +18,30 @@ type Binary struct {
 	// Name is the file name; config blocks `plugin "NAME"` refer to it.
 	Name string
 	// Path is absolute and inside the plugins directory.
-	Path   string
-	SHA256 string // hex
+	Path string
+	// SHA256 (hex) is set by Verify, which reads the file; discovery does not.
+	SHA256 string
 	Size   int64
+	// Stamp identifies this version of the file without reading it.
+	Stamp Stamp
+}
+
+// Stamp is what tells one version of a file from another without reading
+// it: a replaced file has another inode, a rewritten one another size or
+// modification time, a chmod or chown another change time.
+type Stamp struct {
+	Dev, Ino     uint64
+	Size         int64
+	Mtime, Ctime int64 // ns
+}
+
+func stampOf(fi fs.FileInfo) Stamp {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Stamp{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
+	}
+	return Stamp{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size,
+		Mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, Ctime: st.Ctim.Sec*1e9 + st.Ctim.Nsec}
 }
 
 // Problem is a plugin that could not be used, and why.
@@ -82,8 +104,8 @@ func resolveDir(dir string) (string, error) {
 	return abs, nil
 }
 
-// inspect checks one directory entry of the resolved directory dir and
-// hashes it.
+// inspect checks one directory entry of the resolved directory dir, without
+// reading it: Verify reads it once, when it is started.
 func inspect(dir, name string) (Binary, error) {
 	if !validName(name) {
 		return Binary{}, fmt.Errorf("skipped: a plugin file name holds only letters, digits, '.', '-' and '_'")
@@ -96,21 +118,13 @@ func inspect(dir, name string) (Binary, error) {
 	if err != nil {
 		return Binary{}, err
 	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
+	if fi.Mode()&fs.ModeSymlink != 0 {
 		return Binary{}, fmt.Errorf("skipped: symbolic links are not followed; copy the binary into the plugins directory")
-	case !fi.Mode().IsRegular():
-		return Binary{}, fmt.Errorf("skipped: not a regular file")
-	case fi.Mode().Perm()&0o111 == 0:
-		return Binary{}, fmt.Errorf("skipped: not executable (chmod +x)")
-	case fi.Mode().Perm()&0o022 != 0:
-		return Binary{}, fmt.Errorf("refused: the file is writable by group or others, who could change what the host runs (chmod go-w)")
 	}
-	sum, err := FileSHA256(path)
-	if err != nil {
+	if err := checkExecutable(fi); err != nil {
 		return Binary{}, err
 	}
-	return Binary{Name: name, Path: path, SHA256: sum, Size: fi.Size()}, nil
+	return Binary{Name: name, Path: path, Size: fi.Size(), Stamp: stampOf(fi)}, nil
 }
 
 // FileSHA256 returns the hex SHA-256 of a file's content.

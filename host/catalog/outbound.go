@@ -38,6 +38,7 @@ type outboundServer struct {
 	pluginv1.UnimplementedOutboundServer
 	plugin      string
 	pool        *outbound.Pool
+	granted     []string // by the config; set before the plugin serves
 	invocations sync.Map // uint64 → *invocation
 }
 
@@ -56,6 +57,10 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 	if !slices.Contains(inv.uses, req.GetConnection()) {
 		return nil, errorStatus(apierr.New(http.StatusForbidden, "outbound_refused",
 			"action %q did not declare connection %q (the plugin must call Uses(%q))", inv.action, req.GetConnection(), req.GetConnection()))
+	}
+	if !slices.Contains(s.granted, req.GetConnection()) {
+		return nil, errorStatus(apierr.New(http.StatusForbidden, "outbound_refused",
+			"the config does not grant plugin %q connection %q", s.plugin, req.GetConnection()))
 	}
 	conn, ok := s.pool.Get(req.GetConnection())
 	if !ok {

@@ -2,14 +2,12 @@ package catalog
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/outbound"
+	"github.com/switchboard-dev/switchboard/host/sandbox"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
@@ -41,20 +40,18 @@ const windowSize = 4 << 20
 // SIGKILL.
 const killTimeout = 5 * time.Second
 
-// exitPoll is how often a process is checked for having exited.
-const exitPoll = 50 * time.Millisecond
-
 // ProcessOptions are how a plugin process is started.
 type ProcessOptions struct {
 	// Logger receives the plugin's log lines under its name. Nil: no logs.
 	Logger hclog.Logger
 	// StartTimeout bounds start, handshake and describe. Zero means 10 s.
 	StartTimeout time.Duration
-	// SocketRoot is the private directory under which each plugin process
-	// gets its own directory (its TMPDIR, for go-plugin's Unix sockets).
+	// SocketRoot is the host's private directory under which each plugin
+	// process gets its own (its TMPDIR and socket), and go-plugin puts the
+	// host's sockets. Others must be able to traverse it (0711).
 	SocketRoot string
 	// Pin, when not empty, is the hex SHA-256 the binary must have. It is
-	// checked on the very file that is then executed.
+	// checked on the very bytes that are then executed.
 	Pin string
 	// LogLevel is passed to the plugin (SWITCHBOARD_LOG_LEVEL).
 	LogLevel string
@@ -65,11 +62,37 @@ type ProcessOptions struct {
 	MaxConcurrency int
 	// Outbound holds the connections the plugin's actions may call.
 	Outbound *outbound.Pool
+	// Sandbox is the plugin's sandbox; Capabilities what this machine can
+	// apply (sandbox.Probe).
+	Sandbox      sandbox.Policy
+	Capabilities sandbox.Capabilities
+	// UID and GID are the user the plugin runs as when the host runs as
+	// root; a plugin never runs as root. Zero means 65534 (nobody).
+	UID, GID int
+}
+
+// DefaultPluginUser is the uid and gid of plugins when the host is root.
+const DefaultPluginUser = 65534
+
+// credential is the user the plugin runs as: nil (the host's own) unless
+// the host is root.
+func (o ProcessOptions) credential() *syscall.Credential {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	uid, gid := o.UID, o.GID
+	if uid == 0 {
+		uid = DefaultPluginUser
+	}
+	if gid == 0 {
+		gid = DefaultPluginUser
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
 }
 
 // Process is one running plugin process.
 type Process struct {
-	bin      Binary // SHA256 is that of the file actually executed
+	bin      Binary // SHA256 is that of the bytes actually executed
 	client   *plugin.Client
 	conn     *grpc.ClientConn
 	rpc      pluginv1.ActionPluginClient
@@ -79,6 +102,7 @@ type Process struct {
 	pid      int
 	dir      string
 	started  time.Time
+	sandbox  SandboxView
 
 	maxInflight int64
 	inflight    atomic.Int64
@@ -87,14 +111,49 @@ type Process struct {
 	killOnce    sync.Once
 }
 
-// Start verifies bin, starts it, performs the go-plugin handshake and asks
-// the plugin to describe its actions. On any failure the process is killed
-// and the error says at which step it failed.
-//
-// Verification and execution use one open file: the SHA-256 is computed on
-// the file descriptor that is then executed (on Linux through
-// /proc/self/fd), so the binary cannot be swapped between check and exec.
-func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, err error) {
+// SandboxView is what a plugin process runs in, as the admin API shows it.
+type SandboxView struct {
+	Mode    sandbox.Mode `json:"mode"`
+	Applied []string     `json:"applied"`
+	Missing []string     `json:"missing,omitempty"`
+	UID     int          `json:"uid"`
+	GID     int          `json:"gid"`
+}
+
+// Verified is a plugin binary that was read once: its bytes are sealed in
+// a memory file (sandbox.Seal) and Binary.SHA256 is their hash. That file is
+// what Start runs, so a plugin file rewritten in place, or replaced, after
+// Verify never runs under this hash.
+type Verified struct {
+	Binary
+	exe *os.File
+}
+
+// Verify checks bin's file (see checkExecutable) and seals and hashes its
+// bytes. The caller passes the result to Start or closes it.
+func Verify(bin Binary) (*Verified, error) {
+	f, err := openExecutable(bin.Path)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	exe, sum, err := sandbox.Seal(f, bin.Name)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	bin.SHA256 = sum
+	return &Verified{Binary: bin, exe: exe}, nil
+}
+
+// Close releases the sealed copy.
+func (v *Verified) Close() error { return v.exe.Close() }
+
+// Start starts a verified binary in its sandbox, performs the go-plugin
+// handshake and asks the plugin to describe its actions. On any failure the
+// process is killed and the error says at which step it failed. Start
+// closes v.
+func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, err error) {
+	defer v.Close() // the child has its own copy once started
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 10 * time.Second
 	}
@@ -102,16 +161,7 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	f, err := os.Open(bin.Path)
-	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("verify: hashing %s: %w", bin.Path, err)
-	}
-	bin.SHA256 = hex.EncodeToString(h.Sum(nil))
+	bin, exe := v.Binary, v.exe
 	if opts.Pin != "" && bin.SHA256 != opts.Pin {
 		return nil, fmt.Errorf("verify: the binary's SHA-256 %s does not match its pin %s; it was not run", bin.SHA256, opts.Pin)
 	}
@@ -120,31 +170,46 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	if err != nil {
 		return nil, fmt.Errorf("start: private directory: %w", err)
 	}
-	// SkipHostEnv: the plugin gets this environment and nothing of the host's
-	// (go-plugin adds only its handshake variables).
-	cmd, err := execCommand(f, bin.Path, dir, bin.Name)
+	cred := opts.credential()
+	view := SandboxView{UID: os.Geteuid(), GID: os.Getegid()}
+	if cred != nil {
+		view.UID, view.GID = int(cred.Uid), int(cred.Gid)
+		if err := os.Chown(dir, view.UID, view.GID); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("start: private directory: %w", err)
+		}
+	}
+	plan, err := sandbox.NewPlan(opts.Sandbox, opts.Capabilities, dir, opts.SocketRoot)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start: %w", err)
+		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	cmd.Env = []string{
-		"TMPDIR=" + dir,
-		"SWITCHBOARD_LOG_LEVEL=" + opts.LogLevel,
-		"GOMAXPROCS=" + strconv.Itoa(max(opts.GOMAXPROCS, 1)),
+	view.Mode, view.Applied, view.Missing = plan.Mode, plan.Applied, plan.Missing
+	if len(plan.Missing) > 0 {
+		logger.Warn("plugin sandbox incomplete (sandbox = best_effort)", "plugin", bin.Name, "missing", strings.Join(plan.Missing, "; "))
 	}
-	cmd.Dir = dir
-	cmd.SysProcAttr = sysProcAttr()
-
+	// The plugin gets this environment and nothing of the host's (go-plugin
+	// adds only its handshake variables).
+	cmd := &command{
+		name: bin.Name, path: bin.Path, exe: exe, dir: dir, plan: plan, cred: cred,
+		env: []string{
+			"TMPDIR=" + dir,
+			"HOME=" + dir,
+			"SWITCHBOARD_LOG_LEVEL=" + opts.LogLevel,
+			"GOMAXPROCS=" + strconv.Itoa(max(opts.GOMAXPROCS, 1)),
+		},
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginv1.Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{pluginv1.ProtocolVersion: {pluginv1.PluginName: &hostPlugin{}}},
-		Cmd:              cmd,
+		RunnerFunc:       cmd.runner,
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: opts.SocketRoot},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Managed:          true,
 		StartTimeout:     opts.StartTimeout,
 		SkipHostEnv:      true,
-		Logger:           logger, // go-plugin names it after the executable: the plugin's name
+		Logger:           logger, // go-plugin names it after the runner: the plugin's name
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
 			// Fixed flow-control windows turn off gRPC's bandwidth-delay
@@ -154,7 +219,7 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 			grpc.WithInitialConnWindowSize(windowSize),
 		},
 	})
-	p = &Process{bin: bin, client: client, dir: dir, maxInflight: int64(opts.MaxConcurrency), exited: make(chan struct{}), started: time.Now()}
+	p = &Process{bin: bin, client: client, dir: dir, sandbox: view, maxInflight: int64(opts.MaxConcurrency), exited: make(chan struct{}), started: time.Now()}
 	defer func() {
 		if err != nil {
 			p.stopping.Store(true)
@@ -162,13 +227,19 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 		}
 	}()
 
-	if err := forkLocked(func() error { _, err := client.Start(); return err }); err != nil {
+	if _, err := client.Start(); err != nil {
+		if l := cmd.launched; l != nil {
+			if why := l.launchError(); why != "" {
+				err = errors.New(why)
+			}
+		}
+		if errors.Is(err, syscall.EACCES) && cred != nil {
+			err = fmt.Errorf("%w (the plugin runs as uid %d: every directory above %s must be searchable by it)", err, cred.Uid, dir)
+		}
 		return p, fmt.Errorf("start: %w", err)
 	}
-	if rc := client.ReattachConfig(); rc != nil {
-		p.pid = rc.Pid
-	}
-	go p.watchExit()
+	p.pid, _ = strconv.Atoi(cmd.launched.ID())
+	p.exited = cmd.launched.exited
 	proto, err := client.Client()
 	if err != nil {
 		return p, fmt.Errorf("handshake: %w", err)
@@ -196,22 +267,12 @@ func Start(ctx context.Context, bin Binary, opts ProcessOptions) (p *Process, er
 	}
 	p.actions = make(map[string]*pluginv1.Action, len(p.describe.GetActions()))
 	for _, a := range p.describe.GetActions() {
+		if _, dup := p.actions[a.GetName()]; dup {
+			return p, fmt.Errorf("describe: the plugin declares action %q twice", a.GetName())
+		}
 		p.actions[a.GetName()] = a
 	}
 	return p, nil
-}
-
-// watchExit closes p.exited when the process ends. go-plugin only offers a
-// flag, so it is polled.
-func (p *Process) watchExit() {
-	t := time.NewTicker(exitPoll)
-	defer t.Stop()
-	for range t.C {
-		if p.client.Exited() {
-			close(p.exited)
-			return
-		}
-	}
 }
 
 // Binary returns the binary the process runs.
@@ -228,6 +289,9 @@ func (p *Process) Version() string { return p.describe.GetVersion() }
 
 // Exited returns a channel closed when the process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// Sandbox returns what the process runs in.
+func (p *Process) Sandbox() SandboxView { return p.sandbox }
 
 // InFlight returns the number of requests in the process now.
 func (p *Process) InFlight() int64 { return p.inflight.Load() }

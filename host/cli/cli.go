@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-dev/switchboard/host/app"
@@ -39,6 +40,13 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newHost assembles a host for a command. The switchboard executable is
+// also the sandbox launcher of last resort (see app.Launcher).
+func newHost(cfg *config.Config, logger hclog.Logger, opts app.Options) (*app.Host, error) {
+	opts.SelfLauncher = true
+	return app.NewWithOptions(cfg, logger, opts)
 }
 
 // exitError ends the command with a status after it has said why itself.

@@ -22,8 +22,9 @@ import (
 )
 
 var (
-	binDir    string // the switchboard binary
-	pluginDir string // echo and testplugin
+	binDir     string // the switchboard binary
+	pluginDir  string // echo and testplugin
+	grantsFile string // a config granting testplugin the genesys connection it declares
 )
 
 func TestMain(m *testing.M) {
@@ -39,10 +40,14 @@ func TestMain(m *testing.M) {
 		}
 	}
 	if err == nil {
-		err = testutil.Build(binDir, "host/cmd/switchboard")
+		err = testutil.Build(binDir, "host/cmd/switchboard", "host/cmd/switchboard-sandbox")
 	}
 	if err == nil {
 		err = testutil.Build(pluginDir, "plugins/echo", "host/internal/testplugin")
+	}
+	if err == nil {
+		grantsFile = filepath.Join(dir, "grants.hcl")
+		err = os.WriteFile(grantsFile, []byte("plugin \"testplugin\" {\n  connections = [\"genesys\"]\n}\n"), 0o644)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -306,7 +311,7 @@ func TestInvoke(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cmd := switchboard(append([]string{"invoke", "--plugin-dir", pluginDir}, tc.args...)...)
+			cmd := switchboard(append([]string{"invoke", "--plugin-dir", pluginDir, "--config", grantsFile}, tc.args...)...)
 			cmd.Stdin = strings.NewReader(tc.stdin)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -328,7 +333,7 @@ func TestInvoke(t *testing.T) {
 
 func TestPluginsAndChecksum(t *testing.T) {
 	t.Parallel()
-	out, err := switchboard("plugins", "--plugin-dir", pluginDir, "--json").Output()
+	out, err := switchboard("plugins", "--plugin-dir", pluginDir, "--config", grantsFile, "--json").Output()
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}

@@ -52,7 +52,7 @@ timing, on standard error.`,
 			}
 			stderr := cmd.ErrOrStderr()
 			start := time.Now()
-			host, err := app.New(cfg, logger)
+			host, err := newHost(cfg, logger, app.Options{Dev: dev})
 			if err != nil {
 				return err
 			}

@@ -32,7 +32,7 @@ any plugin is refused.`,
 			if err != nil {
 				return err
 			}
-			host, err := app.New(cfg, hclog.NewNullLogger())
+			host, err := newHost(cfg, hclog.NewNullLogger(), app.Options{})
 			if err != nil {
 				return err
 			}

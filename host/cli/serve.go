@@ -59,7 +59,7 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 					logger.Warn("development mode: connection genesys calls the embedded Genesys Cloud simulator", "url", simURL)
 				}
 			}
-			host, err := app.NewWithOptions(cfg, logger, app.Options{Supervision: catalog.Supervision{Watch: true}})
+			host, err := newHost(cfg, logger, app.Options{Supervision: catalog.Supervision{Watch: true}, Dev: dev})
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/switchboard-dev/switchboard/host/mapping"
+	"github.com/switchboard-dev/switchboard/host/sandbox"
 )
 
 // Defaults. Each is documented in the README's configuration reference.
@@ -56,6 +58,15 @@ type Config struct {
 	ShutdownTimeout      time.Duration
 	LogLevel             string // trace, debug, info, warn, error
 	LogFormat            string // text or json
+
+	// Sandbox is the plugins' sandbox mode; a plugin block may override it.
+	Sandbox sandbox.Mode
+	// SandboxLauncher is the launcher executable; "": switchboard-sandbox
+	// beside the switchboard executable, else switchboard itself.
+	SandboxLauncher string
+	// PluginUID and PluginGID are the user plugins run as when the host runs
+	// as root (never root itself); a plugin block may override them.
+	PluginUID, PluginGID int
 
 	Inbound        Inbound
 	TLS            *TLS                   // nil: plain HTTP (TLS terminated in front of the host)
@@ -124,6 +135,18 @@ type APIKey struct {
 // Plugin is the config of one plugin binary.
 type Plugin struct {
 	SHA256 string // hex, lower case; empty: not pinned
+	// Connections are the connections the operator grants the plugin: an
+	// action may call a connection only if it declares it (Uses) and it is
+	// granted here. Nil: none (under --dev, what the plugin declares).
+	Connections []string
+	// Sandbox is the plugin's sandbox mode; "" means the top-level one.
+	Sandbox sandbox.Mode
+	// SandboxRead are extra paths the plugin may read and execute.
+	SandboxRead []string
+	// Limits are the plugin process's resource limits.
+	Limits sandbox.Limits
+	// UID and GID override PluginUID and PluginGID; 0: those.
+	UID, GID int
 	// GOMAXPROCS of the plugin process. Default 1: a plugin mostly waits on
 	// the host and downstream APIs, and one OS thread of Go scheduler saves
 	// the cross-thread wake-ups that dominate a local gRPC call.
@@ -135,6 +158,15 @@ type Plugin struct {
 
 // DefaultPluginGOMAXPROCS is the GOMAXPROCS of plugins that set none.
 const DefaultPluginGOMAXPROCS = 1
+
+// DefaultPluginUser is the uid and gid plugins run as when the host is root
+// (nobody).
+const DefaultPluginUser = 65534
+
+// DefaultPlugin is the config of a plugin binary that has no plugin block.
+func DefaultPlugin() Plugin {
+	return Plugin{GOMAXPROCS: DefaultPluginGOMAXPROCS, Limits: sandbox.DefaultLimits()}
+}
 
 // Action is the config's changes to one action.
 type Action struct {
@@ -179,6 +211,9 @@ func Default() *Config {
 		LogLevel:             "info",
 		LogFormat:            "text",
 		ContractChecks:       ContractEnforce,
+		Sandbox:              sandbox.BestEffort,
+		PluginUID:            DefaultPluginUser,
+		PluginGID:            DefaultPluginUser,
 		Plugins:              map[string]Plugin{},
 		Actions:              map[string]Action{},
 		Connections:          map[string]*Connection{},
@@ -235,6 +270,13 @@ type file struct {
 	ContractChecks       *string      `hcl:"contract_checks,optional"`
 	ContractChecksRange  hcl.Range    `hcl:"contract_checks,attr_range"`
 	TLS                  *tlsBlock    `hcl:"tls,block"`
+	Sandbox              *string      `hcl:"sandbox,optional"`
+	SandboxRange         hcl.Range    `hcl:"sandbox,attr_range"`
+	SandboxLauncher      *string      `hcl:"sandbox_launcher,optional"`
+	PluginUID            *int         `hcl:"plugin_uid,optional"`
+	PluginUIDRange       hcl.Range    `hcl:"plugin_uid,attr_range"`
+	PluginGID            *int         `hcl:"plugin_gid,optional"`
+	PluginGIDRange       hcl.Range    `hcl:"plugin_gid,attr_range"`
 
 	Inbound     *inboundBlock     `hcl:"inbound,block"`
 	Audit       *auditBlock       `hcl:"audit,block"`
@@ -299,11 +341,23 @@ type tracingBlock struct {
 }
 
 type pluginBlock struct {
-	Name       string    `hcl:"name,label"`
-	SHA256     *string   `hcl:"sha256,optional"`
-	GOMAXPROCS *int      `hcl:"gomaxprocs,optional"`
-	MaxConc    *int      `hcl:"max_concurrency,optional"`
-	Range      hcl.Range `hcl:",def_range"`
+	Name        string       `hcl:"name,label"`
+	SHA256      *string      `hcl:"sha256,optional"`
+	GOMAXPROCS  *int         `hcl:"gomaxprocs,optional"`
+	MaxConc     *int         `hcl:"max_concurrency,optional"`
+	Connections []string     `hcl:"connections,optional"`
+	Sandbox     *string      `hcl:"sandbox,optional"`
+	SandboxRead []string     `hcl:"sandbox_read,optional"`
+	UID         *int         `hcl:"uid,optional"`
+	GID         *int         `hcl:"gid,optional"`
+	Limits      *limitsBlock `hcl:"limits,block"`
+	Range       hcl.Range    `hcl:",def_range"`
+}
+
+type limitsBlock struct {
+	OpenFiles      *int64 `hcl:"open_files,optional"`
+	Processes      *int64 `hcl:"processes,optional"`
+	AddressSpaceMB *int64 `hcl:"address_space_mb,optional"`
 }
 
 type actionBlock struct {
@@ -410,6 +464,20 @@ func (f *file) config() (*Config, error) {
 	if t := f.TLS; t != nil {
 		c.TLS = &TLS{CertFile: t.CertFile, KeyFile: t.KeyFile}
 	}
+	if f.Sandbox != nil {
+		m, err := sandbox.ParseMode(*f.Sandbox)
+		if err != nil {
+			fail(f.SandboxRange, "%v", err)
+		}
+		c.Sandbox = m
+	}
+	setString(&c.SandboxLauncher, f.SandboxLauncher)
+	if err := checkID(&c.PluginUID, f.PluginUID, "plugin_uid"); err != nil {
+		fail(f.PluginUIDRange, "%v", err)
+	}
+	if err := checkID(&c.PluginGID, f.PluginGID, "plugin_gid"); err != nil {
+		fail(f.PluginGIDRange, "%v", err)
+	}
 	if f.ContractChecks != nil {
 		if *f.ContractChecks != ContractEnforce && *f.ContractChecks != ContractWarn {
 			fail(f.ContractChecksRange, "contract_checks %q: use %q or %q", *f.ContractChecks, ContractEnforce, ContractWarn)
@@ -451,7 +519,46 @@ func (f *file) config() (*Config, error) {
 		if _, dup := c.Plugins[p.Name]; dup {
 			fail(p.Range, "plugin %q is configured twice", p.Name)
 		}
-		pc := Plugin{GOMAXPROCS: DefaultPluginGOMAXPROCS}
+		pc := DefaultPlugin()
+		pc.Connections, pc.SandboxRead = p.Connections, p.SandboxRead
+		if p.Sandbox != nil {
+			m, err := sandbox.ParseMode(*p.Sandbox)
+			if err != nil {
+				fail(p.Range, "plugin %q: %v", p.Name, err)
+			}
+			pc.Sandbox = m
+		}
+		for _, path := range p.SandboxRead {
+			if !filepath.IsAbs(path) {
+				fail(p.Range, "plugin %q: sandbox_read %q: give an absolute path", p.Name, path)
+			}
+		}
+		if err := checkID(&pc.UID, p.UID, "uid"); err != nil {
+			fail(p.Range, "plugin %q: %v", p.Name, err)
+		}
+		if err := checkID(&pc.GID, p.GID, "gid"); err != nil {
+			fail(p.Range, "plugin %q: %v", p.Name, err)
+		}
+		if l := p.Limits; l != nil {
+			for _, v := range []struct {
+				dst  *uint64
+				src  *int64
+				name string
+				unit uint64
+			}{
+				{&pc.Limits.OpenFiles, l.OpenFiles, "open_files", 1},
+				{&pc.Limits.Processes, l.Processes, "processes", 1},
+				{&pc.Limits.AddressSpace, l.AddressSpaceMB, "address_space_mb", 1 << 20},
+			} {
+				if v.src == nil {
+					continue
+				}
+				if *v.src < 16 || *v.src > 1<<30 {
+					fail(p.Range, "plugin %q: limits %s must be between 16 and %d", p.Name, v.name, 1<<30)
+				}
+				*v.dst = uint64(*v.src) * v.unit
+			}
+		}
 		if p.SHA256 != nil {
 			sum, err := hex.DecodeString(*p.SHA256)
 			if err != nil || len(sum) != 32 {
@@ -540,6 +647,18 @@ func setString(dst *string, src *string) {
 	if src != nil {
 		*dst = *src
 	}
+}
+
+// checkID sets a uid or gid: plugins never run as root.
+func checkID(dst *int, src *int, name string) error {
+	if src == nil {
+		return nil
+	}
+	if *src < 1 || *src > 1<<31-2 {
+		return fmt.Errorf("%s %d: must be a user or group other than root (1 to 2147483646)", name, *src)
+	}
+	*dst = *src
+	return nil
 }
 
 func parseDuration(dst *time.Duration, src durationAttr, name string, lo, hi time.Duration) error {

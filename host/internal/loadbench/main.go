@@ -54,6 +54,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/genesys/sim"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
+	"github.com/switchboard-dev/switchboard/host/sandbox"
 	"github.com/switchboard-dev/switchboard/host/server"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
@@ -61,6 +62,7 @@ import (
 func main() {
 	var (
 		pluginDir   = flag.String("plugin-dir", "./bin/plugins", "directory holding the echo plugin")
+		launcher    = flag.String("launcher", "./bin/switchboard-sandbox", "the plugin sandbox launcher")
 		concurrency = flag.Int("c", 16, "concurrent connections")
 		duration    = flag.Duration("d", 5*time.Second, "length of one round")
 		rounds      = flag.Int("rounds", 3, "rounds per scenario")
@@ -90,7 +92,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*pluginDir, *concurrency, *duration, *rounds, *only, *memory); err != nil {
+	if err := run(*pluginDir, *launcher, *concurrency, *duration, *rounds, *only, *memory); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
@@ -119,10 +121,17 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.Requests) / r.Seconds }
 
-func run(pluginDir string, concurrency int, duration time.Duration, rounds int, only string, memory bool) error {
+func run(pluginDir, launcher string, concurrency int, duration time.Duration, rounds int, only string, memory bool) error {
 	cfg := config.Default()
 	cfg.PluginDir = pluginDir
 	cfg.LogLevel = "warn"
+	var err error
+	if cfg.SandboxLauncher, err = filepath.Abs(launcher); err != nil {
+		return err
+	}
+	grant := config.DefaultPlugin()
+	grant.Connections = []string{"genesys"}
+	cfg.Plugins["genesys-users"] = grant
 	stopSim, _, err := app.StartDevGenesys(cfg)
 	if err != nil {
 		return err
@@ -201,7 +210,7 @@ func run(pluginDir string, concurrency int, duration time.Duration, rounds int, 
 	if len(a.results) > 0 && len(seed.results) > 0 {
 		fmt.Printf("inprocess_vs_seed_throughput_ratio=%.2f (a/s: what compiling schemas once buys)\n", median(a.results).rps()/median(seed.results).rps())
 	}
-	if err := coldStart(host, echo); err != nil {
+	if err := coldStart(echo, cfg.SandboxLauncher); err != nil {
 		return err
 	}
 	if memory {
@@ -415,25 +424,44 @@ func compileAndValidate(schema []byte, v any) error {
 	return s.Validate(v)
 }
 
-// coldStart starts the echo plugin ten times: start, handshake and describe.
-func coldStart(host *app.Host, echo *registry.Action) error {
-	var times []time.Duration
+// coldStart starts the echo plugin ten times in its sandbox and ten times
+// without one, alternating: verify (read, seal, hash), start, handshake and
+// describe.
+func coldStart(echo *registry.Action, launcher string) error {
 	dir, err := os.MkdirTemp("", "loadbench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	for i := 0; i < 10; i++ {
-		start := time.Now()
-		p, err := catalog.Start(context.Background(), catalog.Binary{Name: "echo", Path: echo.Plugin.Path}, catalog.ProcessOptions{SocketRoot: dir, GOMAXPROCS: 1})
-		if err != nil {
-			return fmt.Errorf("cold start: %w", err)
-		}
-		times = append(times, time.Since(start))
-		p.Kill()
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return err
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	fmt.Printf("plugin cold start (verify + start + handshake + describe), median of 10: %s (min %s, max %s)\n", ms(times[5]), ms(times[0]), ms(times[9]))
+	modes := []sandbox.Mode{sandbox.BestEffort, sandbox.Off}
+	times := map[sandbox.Mode][]time.Duration{}
+	caps := sandbox.Probe(launcher)
+	for i := 0; i < 10; i++ {
+		for _, mode := range modes {
+			start := time.Now()
+			v, err := catalog.Verify(catalog.Binary{Name: "echo", Path: echo.Plugin.Path})
+			if err != nil {
+				return fmt.Errorf("cold start: %w", err)
+			}
+			p, err := catalog.Start(context.Background(), v, catalog.ProcessOptions{
+				SocketRoot: dir, GOMAXPROCS: 1, Capabilities: caps,
+				Sandbox: sandbox.Policy{Mode: mode, Limits: sandbox.DefaultLimits()},
+			})
+			if err != nil {
+				return fmt.Errorf("cold start: %w", err)
+			}
+			times[mode] = append(times[mode], time.Since(start))
+			p.Kill()
+		}
+	}
+	for _, mode := range modes {
+		t := times[mode]
+		sort.Slice(t, func(i, j int) bool { return t[i] < t[j] })
+		fmt.Printf("plugin cold start, sandbox %s (verify + start + handshake + describe), median of 10: %s (min %s, max %s)\n", mode, ms(t[5]), ms(t[0]), ms(t[9]))
+	}
 	return nil
 }
 
