@@ -13,18 +13,28 @@ import (
 	"github.com/switchboard-dev/switchboard/host/internal/testutil"
 )
 
-var echoBin string // a real plugin binary, built once
+// Real plugin binaries, built once: echo; testplugin in two variants of
+// the same size that differ in a few bytes (and answer "a" or "b" from
+// their action meta); dupplugin, which declares one action twice.
+var echoBin, variantA, variantB, dupBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "switchboard-catalog-test-")
 	if err == nil {
-		err = testutil.Build(dir, "plugins/echo")
+		err = testutil.Build(dir, "plugins/echo", "host/internal/dupplugin")
+	}
+	echoBin, dupBin = filepath.Join(dir, "echo"), filepath.Join(dir, "dupplugin")
+	variantA, variantB = filepath.Join(dir, "testplugin-a"), filepath.Join(dir, "testplugin-b")
+	if err == nil {
+		err = testutil.BuildVariant(variantA, "host/internal/testplugin", "a")
+	}
+	if err == nil {
+		err = testutil.BuildVariant(variantB, "host/internal/testplugin", "b")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	echoBin = filepath.Join(dir, "echo")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

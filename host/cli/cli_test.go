@@ -24,6 +24,7 @@ import (
 var (
 	binDir     string // the switchboard binary
 	pluginDir  string // echo and testplugin
+	hostileDir string // the hostile plugin
 	grantsFile string // a config granting testplugin the genesys connection it declares
 )
 
@@ -33,8 +34,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binDir, pluginDir = filepath.Join(dir, "bin"), filepath.Join(dir, "plugins")
-	for _, d := range []string{binDir, pluginDir} {
+	binDir, pluginDir, hostileDir = filepath.Join(dir, "bin"), filepath.Join(dir, "plugins"), filepath.Join(dir, "hostile")
+	err = os.Chmod(dir, 0o755) // hosts run as another user run the binaries in it
+	for _, d := range []string{binDir, pluginDir, hostileDir} {
 		if err == nil {
 			err = os.Mkdir(d, 0o755)
 		}
@@ -44,6 +46,9 @@ func TestMain(m *testing.M) {
 	}
 	if err == nil {
 		err = testutil.Build(pluginDir, "plugins/echo", "host/internal/testplugin")
+	}
+	if err == nil {
+		err = testutil.Build(hostileDir, "host/internal/hostileplugin")
 	}
 	if err == nil {
 		grantsFile = filepath.Join(dir, "grants.hcl")

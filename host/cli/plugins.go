@@ -51,14 +51,17 @@ any plugin is refused.`,
 				}
 			} else {
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "PLUGIN\tSTATE\tSHA256\tACTIONS")
+				fmt.Fprintln(tw, "PLUGIN\tSTATE\tSHA256\tSANDBOX\tACTIONS")
 				for _, v := range views {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Name, v.State, v.SHA256, strings.Join(v.Actions, ", "))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Name, v.State, v.SHA256, sandboxSummary(v.Sandbox), strings.Join(v.Actions, ", "))
 				}
 				tw.Flush()
 				for _, v := range views {
 					if v.Error != "" {
 						fmt.Fprintf(out, "\n%s: %s\n", v.Name, v.Error)
+					}
+					if v.Sandbox != nil && len(v.Sandbox.Missing) > 0 {
+						fmt.Fprintf(out, "\n%s: sandbox without %s\n", v.Name, strings.Join(v.Sandbox.Missing, "; "))
 					}
 				}
 			}
@@ -71,6 +74,20 @@ any plugin is refused.`,
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// sandboxSummary is the SANDBOX column: the mode, the user, and whether
+// anything the mode asked for is missing.
+func sandboxSummary(s *catalog.SandboxView) string {
+	switch {
+	case s == nil:
+		return "-"
+	case s.Mode == "off":
+		return fmt.Sprintf("off, uid %d", s.UID)
+	case len(s.Missing) > 0:
+		return fmt.Sprintf("%s, uid %d, %d missing", s.Mode, s.UID, len(s.Missing))
+	}
+	return fmt.Sprintf("%s, uid %d, complete", s.Mode, s.UID)
 }
 
 func checksumCommand() *cobra.Command {

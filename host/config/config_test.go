@@ -68,6 +68,49 @@ action "fetchUserProfile" {
 	}
 }
 
+func TestPluginSandboxAndGrants(t *testing.T) {
+	src := `
+sandbox          = "require"
+sandbox_launcher = "/usr/libexec/switchboard-sandbox"
+plugin_uid       = 10001
+plugin_gid       = 10002
+
+plugin "genesys-users" {
+  connections  = ["genesys"]
+  sandbox      = "best_effort"
+  sandbox_read = ["/usr/lib/python3"]
+  uid          = 20001
+  limits {
+    open_files       = 256
+    processes        = 64
+    address_space_mb = 2048
+  }
+}
+plugin "echo" {}
+`
+	c, err := Parse("t.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sandbox != "require" || c.SandboxLauncher != "/usr/libexec/switchboard-sandbox" || c.PluginUID != 10001 || c.PluginGID != 10002 {
+		t.Errorf("top level: %+v", c)
+	}
+	p := c.Plugins["genesys-users"]
+	if len(p.Connections) != 1 || p.Connections[0] != "genesys" || p.Sandbox != "best_effort" || len(p.SandboxRead) != 1 || p.UID != 20001 || p.GID != 0 {
+		t.Errorf("plugin: %+v", p)
+	}
+	if p.Limits.OpenFiles != 256 || p.Limits.Processes != 64 || p.Limits.AddressSpace != 2048<<20 {
+		t.Errorf("limits: %+v", p.Limits)
+	}
+	e := c.Plugins["echo"]
+	if e.Connections != nil || e.Sandbox != "" || e.Limits.OpenFiles == 0 || e.GOMAXPROCS != DefaultPluginGOMAXPROCS {
+		t.Errorf("an empty plugin block has no grants and the defaults: %+v", e)
+	}
+	if d := Default(); d.Sandbox != "best_effort" || d.PluginUID != DefaultPluginUser {
+		t.Errorf("defaults: %+v", d)
+	}
+}
+
 func TestParseErrorsNameTheLine(t *testing.T) {
 	tests := map[string]struct {
 		src  string
@@ -86,6 +129,12 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		"duplicate action":   {"action \"a\" {\n}\naction \"a\" {\n}\n", []string{"t.hcl:3", "twice"}},
 		"syntax":             {"listen = \n", []string{"t.hcl:1"}},
 		"type":               {"max_body_bytes = \"big\"\n", []string{"t.hcl:1", "number"}},
+		"sandbox mode":       {"sandbox = \"strict\"\n", []string{"t.hcl:1", `sandbox "strict"`, "best_effort"}},
+		"plugin sandbox":     {"plugin \"x\" {\n  sandbox = \"on\"\n}\n", []string{"t.hcl:1", `plugin "x"`, `sandbox "on"`}},
+		"root plugin user":   {"plugin_uid = 0\n", []string{"t.hcl:1", "plugin_uid 0", "other than root"}},
+		"root plugin gid":    {"plugin \"x\" {\n  gid = 0\n}\n", []string{"t.hcl:1", "gid 0"}},
+		"relative read path": {"plugin \"x\" {\n  sandbox_read = [\"lib\"]\n}\n", []string{"t.hcl:1", "absolute"}},
+		"tiny limit":         {"plugin \"x\" {\n  limits {\n    open_files = 3\n  }\n}\n", []string{"t.hcl:1", "open_files"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

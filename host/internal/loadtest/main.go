@@ -100,6 +100,9 @@ connection "genesys" {
     open_for = "1s"
   }
 }
+plugin "genesys-users" {
+  connections = ["genesys"]
+}
 `, plugins, apiKey, simURL, simURL)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
