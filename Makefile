@@ -1,4 +1,4 @@
-# Switchboard. `make run` serves the example plugins on :8080 (development
+# Switchboard. `make run` serves the example plugins on 127.0.0.1:8080 (development
 # mode, no inbound auth); `make test` runs every test.
 
 GO       ?= go
@@ -27,7 +27,7 @@ build:
 	done
 
 run: build
-	./bin/switchboard serve --dev --listen :8080 --plugin-dir ./bin/plugins
+	./bin/switchboard serve --dev --listen 127.0.0.1:8080 --plugin-dir ./bin/plugins
 
 test:
 	$(GO) vet ./...
@@ -47,7 +47,7 @@ loadtest: build
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzPointer:./host/jsonptr FuzzApply:./host/mapping FuzzDecodeObject:./host/pipeline \
 	FuzzRequest:./host/server FuzzParse:./host/config FuzzParseRender:./host/genesys/velocity \
-	FuzzCompileEval:./host/genesys/jsonpath FuzzParse:./host/genesys/emulator
+	FuzzCompileEval:./host/genesys/jsonpath FuzzParse:./host/genesys/emulator FuzzResolve:./host/outbound
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \

@@ -5,11 +5,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -48,14 +50,49 @@ type Host struct {
 	tls      *tls.Config // nil: plain HTTP
 }
 
-// NewLogger returns the host's logger as the config asks for it, on stderr.
+// NewLogger returns the host's logger as the config asks for it, on stderr,
+// with every secret the config read from the environment redacted.
 func NewLogger(cfg *config.Config) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "switchboard",
 		Level:      hclog.LevelFromString(cfg.LogLevel),
 		JSONFormat: cfg.LogFormat == "json",
-		Output:     os.Stderr,
+		Output:     RedactingWriter(os.Stderr, cfg.Secrets()),
 	})
+}
+
+// RedactingWriter writes to w with each of secrets (those of at least
+// config.MinLoggedSecret characters) replaced by config.Redacted. hclog
+// writes a log line in one Write, so a secret never spans two.
+func RedactingWriter(w io.Writer, secrets []string) io.Writer {
+	var olds [][]byte
+	for _, s := range secrets {
+		if len(s) >= config.MinLoggedSecret {
+			olds = append(olds, []byte(s))
+		}
+	}
+	if len(olds) == 0 {
+		return w
+	}
+	return &redactingWriter{w: w, secrets: olds}
+}
+
+type redactingWriter struct {
+	w       io.Writer
+	secrets [][]byte
+}
+
+func (r *redactingWriter) Write(p []byte) (int, error) {
+	out := p
+	for _, s := range r.secrets {
+		if bytes.Contains(out, s) {
+			out = bytes.ReplaceAll(out, s, []byte(config.Redacted))
+		}
+	}
+	if _, err := r.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Options are what a host is built with beyond its config.
@@ -137,6 +174,9 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	h.gatherer = promReg
 	if h.tls, err = tlsConfig(cfg); err != nil {
 		return h, err
+	}
+	if m := cfg.Inbound.MTLS; m != nil && !m.Restricted() {
+		logger.Warn("inbound mtls admits every certificate its CA signs, and Genesys Cloud's CAs sign certificates for others too: name the caller's in allowed_subjects, allowed_sans or allowed_fingerprints")
 	}
 	if h.Metrics, err = metrics.New(promReg); err != nil {
 		return h, fmt.Errorf("metrics: %w", err)

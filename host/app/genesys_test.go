@@ -34,6 +34,7 @@ import (
 type pki struct {
 	caPEM, certPEM, keyPEM []byte
 	client                 tls.Certificate
+	other                  tls.Certificate // another client certificate of the same CA
 	pool                   *x509.CertPool
 }
 
@@ -72,7 +73,31 @@ func newPKI(t *testing.T) *pki {
 	p.certPEM, p.keyPEM = issue("127.0.0.1", x509.ExtKeyUsageServerAuth, net.ParseIP("127.0.0.1"))
 	cc, ck := issue("genesys-cloud-client", x509.ExtKeyUsageClientAuth, nil)
 	p.client, _ = tls.X509KeyPair(cc, ck)
+	oc, ok := issue("someone-else", x509.ExtKeyUsageClientAuth, nil)
+	p.other, _ = tls.X509KeyPair(oc, ok)
 	return p
+}
+
+// TestMTLSAdmitsOnlyTheListedCertificate: the CA signs certificates for
+// others too; allowed_subjects admits Genesys Cloud's alone.
+func TestMTLSAdmitsOnlyTheListedCertificate(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	srv := genesysHost(t, p, func(c *config.Config) { c.Inbound.MTLS.AllowedSubjects = []string{"CN=genesys-cloud-client"} })
+	for name, tc := range map[string]struct {
+		cert tls.Certificate
+		want int
+	}{"listed": {p.client, 200}, "same CA, not listed": {p.other, 401}} {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.pool, Certificates: []tls.Certificate{tc.cert}}}}
+		resp, err := client.Post(srv.URL+"/actions/echo", "application/json", strings.NewReader(`{"message":"x"}`))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", name, resp.StatusCode, tc.want)
+		}
+	}
 }
 
 const (

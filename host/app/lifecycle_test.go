@@ -273,7 +273,7 @@ func TestCrashLoopIsMarkedFailed(t *testing.T) {
 	if resp.StatusCode != 200 || reloaded.State != catalog.StateServing || reloaded.PID == v.PID {
 		t.Errorf("reload: %d %+v", resp.StatusCode, reloaded)
 	}
-	if resp, _ := http.Post(srv.URL+"/admin/plugins/nope/reload", "", nil); resp == nil || resp.StatusCode != 404 {
+	if resp, _ := http.Post(srv.URL+"/admin/plugins/nope/reload", "application/json", nil); resp == nil || resp.StatusCode != 404 {
 		t.Errorf("reload of an unknown plugin: %v", resp)
 	}
 }

@@ -121,6 +121,8 @@ func TestOneAuditRecordPerRequest(t *testing.T) {
 		{"ok-echo", "POST", "/actions/echo", `{"message":"hi"}`, true, want{200, "ok"}},
 		{"ok-user", "POST", "/actions/fetchUserProfile", `{"userId":"` + sim.AgentUserID + `"}`, true, want{200, "ok"}},
 		{"no-auth", "POST", "/actions/echo", `{"message":"hi"}`, false, want{401, "unauthorized"}},
+		{"no-auth-admin", "GET", "/admin/plugins", ``, false, want{401, "unauthorized"}},
+		{"no-auth-metrics", "GET", "/metrics", ``, false, want{401, "unauthorized"}},
 		{"unknown-action", "POST", "/actions/nope", `{}`, true, want{404, "action_not_found"}},
 		{"bad-json", "POST", "/actions/echo", `{"message":`, true, want{400, "invalid_json"}},
 		{"bad-input", "POST", "/actions/echo", `{"message":` + `42}`, true, want{400, "invalid_input"}},
@@ -140,6 +142,21 @@ func TestOneAuditRecordPerRequest(t *testing.T) {
 		}
 	}
 	records := readAudit(t, o.auditPath)
+	// Unauthenticated requests are recorded under ids of the host's; the
+	// ids they claimed are kept as claims.
+	claimed := map[string]string{} // host id → claimed id
+	for id, recs := range records {
+		if c := recs[0].Claimed; c != nil && strings.HasPrefix(c.RequestID, "no-auth") {
+			if id == c.RequestID {
+				t.Errorf("the unauthenticated request's claimed id %q was taken as its id", id)
+			}
+			claimed[id] = c.RequestID
+		}
+	}
+	for id, as := range claimed {
+		records[as] = records[id]
+		delete(records, id)
+	}
 	if len(records) != len(tests) {
 		t.Errorf("%d request ids in the audit log, want %d", len(records), len(tests))
 	}
@@ -167,7 +184,7 @@ func TestOneAuditRecordPerRequest(t *testing.T) {
 	if len(user.Outbound) != 1 {
 		t.Fatalf("outbound calls: %+v", user.Outbound)
 	}
-	if ob := user.Outbound[0]; ob.Connection != "genesys" || ob.Method != "GET" || ob.Path != "/api/v2/users/{id}" || ob.Status != 200 || ob.Attempts != 1 || ob.Host == "" {
+	if ob := user.Outbound[0]; ob.Connection != "genesys" || ob.Method != "GET" || ob.Path != "/api/v2/users/{userId}" || ob.Status != 200 || ob.Attempts != 1 || ob.Host == "" {
 		t.Errorf("outbound summary: %+v", ob)
 	}
 	if v := records["bad-input"][0].Validation; len(v) != 1 || v[0] != (audit.Violation{Stage: "input", Location: "/message", Keyword: "type"}) {
@@ -284,7 +301,10 @@ func TestMetricsAgreeWithRequests(t *testing.T) {
 	}{
 		{"switchboard_requests_total", map[string]string{"action": "echo", "status": "200", "code": "ok"}, 7},
 		{"switchboard_requests_total", map[string]string{"action": "echo", "status": "400", "code": "invalid_input"}, 3},
-		{"switchboard_requests_total", map[string]string{"action": "", "status": "401", "code": "unauthorized"}, 1},
+		// The unauthenticated action call and the unauthenticated scrape.
+		{"switchboard_requests_total", map[string]string{"action": "", "status": "401", "code": "unauthorized"}, 2},
+		{"switchboard_auth_failures_total", map[string]string{"route": "/actions/{name}", "result": "rejected"}, 1},
+		{"switchboard_auth_failures_total", map[string]string{"route": "/metrics", "result": "rejected"}, 1},
 		{"switchboard_requests_total", map[string]string{"action": "fetchUserProfile", "status": "200"}, 2},
 		{"switchboard_request_duration_seconds", map[string]string{"action": "echo"}, 10},
 		{"switchboard_validation_failures_total", map[string]string{"action": "echo", "stage": "input"}, 3},

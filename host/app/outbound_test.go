@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 type genesysSim struct {
 	*sim.Server
 	URL          string
+	hits         atomic.Int64 // every request, whatever its path
 	mu           sync.Mutex
 	tokens       []string
 	traceparents []string
@@ -31,6 +33,7 @@ func startSim(t *testing.T, opts sim.Options) *genesysSim {
 	t.Helper()
 	g := &genesysSim{Server: sim.New(opts)}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.hits.Add(1)
 		g.mu.Lock()
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 			g.tokens = append(g.tokens, tok)

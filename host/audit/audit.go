@@ -41,8 +41,21 @@ type Record struct {
 	Validation         []Violation       `json:"validation,omitempty"`
 	InputHMAC          map[string]string `json:"inputHmac,omitempty"`
 	Outbound           []Outbound        `json:"outbound,omitempty"`
+	// Claimed holds what an unauthenticated caller said of itself (request
+	// id, Genesys headers), which is not to be taken as fact; RequestID is
+	// then the host's own.
+	Claimed *Claimed `json:"claimed,omitempty"`
 
 	mu sync.Mutex // guards Outbound: a plugin may call out concurrently
+}
+
+// Claimed are the identifiers an unauthenticated request carried: unverified.
+type Claimed struct {
+	RequestID          string `json:"requestId,omitempty"`
+	CorrelationID      string `json:"correlationId,omitempty"`
+	OrganizationID     string `json:"organizationId,omitempty"`
+	HomeOrganizationID string `json:"homeOrganizationId,omitempty"`
+	GenesysUserID      string `json:"genesysUserId,omitempty"`
 }
 
 // Principal is who called: the authentication method and a non-secret id.
@@ -71,11 +84,20 @@ type Outbound struct {
 	Connection string  `json:"connection"`
 	Method     string  `json:"method"`
 	Host       string  `json:"host,omitempty"`
-	Path       string  `json:"path,omitempty"` // a template: id-like segments are {id}, no query
+	Path       string  `json:"path,omitempty"` // a template (PathTemplate), never the query
 	Status     int     `json:"status,omitempty"`
 	Code       string  `json:"code,omitempty"` // the refusal or failure, when there was no answer
 	Attempts   int     `json:"attempts"`
 	DurationMS float64 `json:"durationMs"`
+	// Redirects are the redirects the host followed, in order.
+	Redirects []Redirect `json:"redirects,omitempty"`
+}
+
+// Redirect is one redirect a downstream call followed.
+type Redirect struct {
+	Status int    `json:"status"` // of the answer that redirected
+	Host   string `json:"host"`   // where to
+	Path   string `json:"path"`   // a template (PathTemplate)
 }
 
 // AddOutbound appends a downstream call; safe for concurrent use.
@@ -203,42 +225,53 @@ func (h *Hasher) Sum(v any) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// PathTemplate keeps a URL path's shape and drops what may identify a
-// person: segments that are not plain words (ids, numbers, phone numbers,
-// e-mail addresses) become {id}. The query is never kept.
-func PathTemplate(path string) string {
-	segs := strings.Split(path, "/")
-	for i, s := range segs {
-		if s != "" && !wordLike(s) {
-			segs[i] = "{id}"
+// PathTemplate is what the audit log writes of a downstream call's path:
+// never a segment that came from neither the config nor the plugin's own
+// template, and never the query. path is the escaped path called; keep, a
+// prefix of it that came from the config (base_url's path, "" for none);
+// template, the plugin's template of the path, used only when it matches
+// path (whole, or the part after keep). Without a matching template each
+// segment after keep is written as "{}".
+func PathTemplate(path, keep, template string) string {
+	if !strings.HasPrefix(path, keep) {
+		keep = ""
+	}
+	rest := path[len(keep):]
+	switch {
+	case template != "" && matches(template, path):
+		return template
+	case template != "" && matches(template, rest):
+		return keep + template
+	}
+	segs := strings.Split(rest, "/")
+	for i, seg := range segs {
+		if seg != "" {
+			segs[i] = "{}"
 		}
 	}
-	return strings.Join(segs, "/")
+	return keep + strings.Join(segs, "/")
 }
 
-// wordLike is a letter, then letters, '-', '_' or '.', and at most three
-// digits at the end ("v2", "users", "external-contacts").
-func wordLike(s string) bool {
-	if len(s) > 40 {
+// matches reports whether a template such as "/users/{id}" describes the
+// escaped path p: the same segments, each {name} standing for one that is
+// not empty.
+func matches(template, p string) bool {
+	ts, ps := strings.Split(template, "/"), strings.Split(p, "/")
+	if len(ts) != len(ps) {
 		return false
 	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-			if digits > 0 {
+	for i, t := range ts {
+		if placeholder(t) {
+			if ps[i] == "" {
 				return false
 			}
-		case c >= '0' && c <= '9':
-			if i == 0 {
-				return false
-			}
-			digits++
-		case (c == '-' || c == '_' || c == '.') && i > 0 && digits == 0:
-		default:
+		} else if t != ps[i] {
 			return false
 		}
 	}
-	return digits <= 3
+	return true
+}
+
+func placeholder(seg string) bool {
+	return len(seg) >= 2 && seg[0] == '{' && seg[len(seg)-1] == '}' && !strings.ContainsAny(seg[1:len(seg)-1], "{}")
 }

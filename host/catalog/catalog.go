@@ -128,6 +128,8 @@ type PluginView struct {
 	State    string   `json:"state"`
 	Restarts int      `json:"restarts"`
 	Actions  []string `json:"actions"`
+	// ActionVersions are the versions the actions declare, by action.
+	ActionVersions map[string]string `json:"actionVersions,omitempty"`
 	// Pinned reports whether the config pins the plugin's SHA-256.
 	Pinned bool `json:"pinned"`
 	// Sandbox is what the running process was started in; nil when none runs.
@@ -867,6 +869,14 @@ func (c *Catalog) view(s *slot) PluginView {
 	if s.proc != nil {
 		sb := s.proc.Sandbox()
 		v.PID, v.Version, v.Sandbox = s.proc.pid, s.proc.Version(), &sb
+	}
+	for _, a := range s.actions {
+		if a.Version != "" {
+			if v.ActionVersions == nil {
+				v.ActionVersions = map[string]string{}
+			}
+			v.ActionVersions[a.Name] = a.Version
+		}
 	}
 	if s.err != nil {
 		v.Error = s.err.Error()

@@ -86,6 +86,7 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 		Header:     header,
 		Body:       req.GetBody(),
 		Idempotent: inv.idempotent,
+		Plugin:     s.plugin,
 	})
 	if inv.record != nil {
 		inv.record.AddOutbound(summary(conn, req, resp, err, time.Since(start)))
@@ -100,20 +101,34 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 	return out, nil
 }
 
-// summary is the audit record of one outbound call: where it went, with
-// id-like path segments and the query left out.
+// summary is the audit record of one outbound call: where it went, as a
+// path template (audit.PathTemplate), and every redirect it followed; never
+// the query.
 func summary(conn *outbound.Connection, req *pluginv1.OutboundRequest, resp *outbound.Response, err error, took time.Duration) audit.Outbound {
 	o := audit.Outbound{Connection: req.GetConnection(), Method: req.GetMethod(), DurationMS: float64(took.Microseconds()) / 1000}
-	if u, uerr := conn.Target(req.GetUrl()); uerr == nil {
-		o.Host, o.Path = u.Host, audit.PathTemplate(u.Path)
+	if t, terr := conn.Resolve(req.GetUrl()); terr == nil {
+		o.Host, o.Path = t.URL.Host, auditPath(conn, t, req.GetPathTemplate())
 	}
 	if resp != nil {
 		o.Status, o.Attempts = resp.Status, resp.Attempts
+		for _, r := range resp.Redirects {
+			o.Redirects = append(o.Redirects, audit.Redirect{Status: r.Status, Host: r.URL.Host, Path: auditPath(conn, r.Target, "")})
+		}
 	}
 	if err != nil {
 		o.Code = apierr.From(err).Code
 	}
 	return o
+}
+
+// auditPath keeps base_url's path, which comes from the config, for a
+// target under it.
+func auditPath(conn *outbound.Connection, t outbound.Target, template string) string {
+	keep := ""
+	if t.Credential {
+		keep = conn.BasePath()
+	}
+	return audit.PathTemplate(t.URL.EscapedPath(), keep, template)
 }
 
 // outboundWorkers is how many goroutines serve a plugin's Outbound calls

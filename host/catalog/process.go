@@ -209,7 +209,7 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 		Managed:          true,
 		StartTimeout:     opts.StartTimeout,
 		SkipHostEnv:      true,
-		Logger:           logger, // go-plugin names it after the runner: the plugin's name
+		Logger:           escapedLogger(logger), // go-plugin names it after the runner: the plugin's name
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
 			// Fixed flow-control windows turn off gRPC's bandwidth-delay

@@ -76,6 +76,8 @@ type Config struct {
 	Plugins        map[string]Plugin      // by file name
 	Actions        map[string]Action      // by action name
 	Connections    map[string]*Connection // by connection name
+
+	secrets []string // every value env() returned
 }
 
 // Inbound is how callers (Genesys Cloud) authenticate. Any enabled method
@@ -102,9 +104,27 @@ type InboundOAuth struct {
 }
 
 // MTLS admits callers presenting a client certificate signed by the CA
-// (Genesys Cloud's client certificate). It needs the tls block.
+// (Genesys Cloud's client certificate). It needs the tls block. Genesys's
+// certificates come from its regional private CA or DigiCert, which sign
+// certificates for others too: the allowed lists say which of the CA's
+// certificates are the caller's. With all three empty, any certificate the
+// CA signed is admitted (and the host warns at start).
 type MTLS struct {
 	ClientCAFile string
+	// AllowedSubjects are subject distinguished names in RFC 2253 form, as
+	// Go prints them ("CN=genesys,O=Genesys,C=US").
+	AllowedSubjects []string
+	// AllowedSANs are subject alternative names: DNS names, e-mail
+	// addresses, URIs or IP addresses.
+	AllowedSANs []string
+	// AllowedFingerprints are SHA-256 fingerprints of the certificate, hex,
+	// lower case, without colons.
+	AllowedFingerprints []string
+}
+
+// Restricted reports whether the allowed lists name the admitted certificates.
+func (m *MTLS) Restricted() bool {
+	return len(m.AllowedSubjects)+len(m.AllowedSANs)+len(m.AllowedFingerprints) > 0
 }
 
 // TLS is the certificate the host serves HTTPS with.
@@ -230,17 +250,51 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse reads and checks a configuration; filename names it in errors.
+// No value that came from env() appears in an error.
 func Parse(filename string, src []byte) (*Config, error) {
 	f, diags := hclparse.NewParser().ParseHCL(src, filename)
 	if diags.HasErrors() {
 		return nil, diagError(diags)
 	}
-	var raw file
-	if diags := gohcl.DecodeBody(f.Body, evalContext(), &raw); diags.HasErrors() {
-		return nil, diagError(diags)
+	var (
+		raw     file
+		secrets []string
+	)
+	if diags := gohcl.DecodeBody(f.Body, evalContext(&secrets), &raw); diags.HasErrors() {
+		return nil, redact(diagError(diags), secrets)
 	}
-	return raw.config()
+	c, err := raw.config()
+	if err != nil {
+		return nil, redact(err, secrets)
+	}
+	c.secrets = secrets
+	return c, nil
 }
+
+// Redacted stands in for a secret in errors and logs.
+const Redacted = "(redacted)"
+
+// redact replaces every secret in err's text.
+func redact(err error, secrets []string) error {
+	msg := err.Error()
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, Redacted)
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}
+
+// MinLoggedSecret is the shortest env() value the host's logs redact:
+// shorter ones (a port, "info") would mangle every line and are no secret.
+const MinLoggedSecret = 6
+
+// Secrets are the values the config read with env(): the host's logs
+// redact those of at least MinLoggedSecret characters.
+func (c *Config) Secrets() []string { return c.secrets }
 
 // The file's shape. Tags follow gohcl; *_range fields locate values for errors.
 type file struct {
@@ -303,8 +357,11 @@ type oauthBlock struct {
 }
 
 type mtlsBlock struct {
-	ClientCAFile string    `hcl:"client_ca_file"`
-	Range        hcl.Range `hcl:",def_range"`
+	ClientCAFile        string    `hcl:"client_ca_file"`
+	AllowedSubjects     []string  `hcl:"allowed_subjects,optional"`
+	AllowedSANs         []string  `hcl:"allowed_sans,optional"`
+	AllowedFingerprints []string  `hcl:"allowed_fingerprints,optional"`
+	Range               hcl.Range `hcl:",def_range"`
 }
 
 type tlsBlock struct {
@@ -455,7 +512,14 @@ func (f *file) config() (*Config, error) {
 			c.Inbound.OAuth = oa
 		}
 		if m := in.MTLS; m != nil {
-			c.Inbound.MTLS = &MTLS{ClientCAFile: m.ClientCAFile}
+			c.Inbound.MTLS = &MTLS{ClientCAFile: m.ClientCAFile, AllowedSubjects: m.AllowedSubjects, AllowedSANs: m.AllowedSANs}
+			for _, fp := range m.AllowedFingerprints {
+				norm := strings.ToLower(strings.ReplaceAll(fp, ":", ""))
+				if b, err := hex.DecodeString(norm); err != nil || len(b) != 32 {
+					fail(m.Range, "inbound mtls: allowed_fingerprints: %q is not a SHA-256 fingerprint (64 hex digits, colons allowed)", fp)
+				}
+				c.Inbound.MTLS.AllowedFingerprints = append(c.Inbound.MTLS.AllowedFingerprints, norm)
+			}
 			if f.TLS == nil {
 				fail(m.Range, "inbound mtls needs a tls { cert_file key_file } block: client certificates come with HTTPS")
 			}
@@ -678,8 +742,9 @@ func parseDuration(dst *time.Duration, src durationAttr, name string, lo, hi tim
 
 // evalContext offers env("NAME") and env("NAME", "default") to the file. A
 // variable that is not set and has no default is an error, so that a secret
-// missing from the environment never becomes an empty password.
-func evalContext() *hcl.EvalContext {
+// missing from the environment never becomes an empty password. Every value
+// env() returns is added to secrets.
+func evalContext(secrets *[]string) *hcl.EvalContext {
 	return &hcl.EvalContext{Functions: map[string]function.Function{
 		"env": function.New(&function.Spec{
 			Params:   []function.Parameter{{Name: "name", Type: cty.String}},
@@ -688,12 +753,14 @@ func evalContext() *hcl.EvalContext {
 			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 				name := args[0].AsString()
 				if v, ok := os.LookupEnv(name); ok {
+					*secrets = append(*secrets, v)
 					return cty.StringVal(v), nil
 				}
 				switch len(args) {
 				case 1:
 					return cty.NilVal, fmt.Errorf("environment variable %s is not set", name)
 				case 2:
+					*secrets = append(*secrets, args[1].AsString())
 					return args[1], nil
 				}
 				return cty.NilVal, errors.New("env takes a name and at most one default")

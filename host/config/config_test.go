@@ -228,3 +228,33 @@ func TestConnectionErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorsRedactEnvironmentValues: a value that came from env() is never
+// in an error, however the config misuses it.
+func TestErrorsRedactEnvironmentValues(t *testing.T) {
+	t.Setenv("SB_TEST_SECRET", "hunter2-very-secret")
+	t.Setenv("SB_TEST_URL", "https://admin:hunter3-pass@crm.example.com/api")
+	for name, src := range map[string]string{
+		"log level":         `log_level = env("SB_TEST_SECRET")`,
+		"base_url userinfo": "connection \"crm\" {\n  base_url = env(\"SB_TEST_URL\")\n}\n",
+		"sandbox mode":      `sandbox = env("SB_TEST_SECRET")`,
+		"a default":         `log_format = env("SB_TEST_UNSET_X", "fallback-secret-value")`,
+	} {
+		_, err := Parse("t.hcl", []byte(src))
+		if err == nil {
+			t.Fatalf("%s: Parse succeeded", name)
+		}
+		for _, secret := range []string{"hunter2", "hunter3", "fallback-secret"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: the error holds %q: %v", name, secret, err)
+			}
+		}
+		if !strings.Contains(err.Error(), Redacted) || !strings.Contains(err.Error(), "t.hcl:") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	c, err := Parse("t.hcl", []byte(`log_level = env("SB_TEST_LEVEL", "info")`))
+	if err != nil || len(c.Secrets()) != 1 {
+		t.Errorf("Secrets: %v %v", c, err)
+	}
+}

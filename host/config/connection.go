@@ -33,11 +33,14 @@ type Connection struct {
 	BaseURL *url.URL
 	// AllowedHosts are hosts (host or host:port) beyond the base URL's that
 	// calls may reach. The credential is only ever sent to the base URL's host.
-	AllowedHosts     []string
-	MaxConcurrency   int
-	MaxResponseBytes int64
-	Retry            Retry
-	Circuit          Circuit
+	AllowedHosts   []string
+	MaxConcurrency int
+	// MaxConcurrencyPerPlugin is one plugin's share of MaxConcurrency, so
+	// that no plugin can hold every slot of a shared connection.
+	MaxConcurrencyPerPlugin int
+	MaxResponseBytes        int64
+	Retry                   Retry
+	Circuit                 Circuit
 
 	// At most one credential.
 	OAuth2 *OAuth2
@@ -88,6 +91,7 @@ type connectionBlock struct {
 	BaseURL          *string       `hcl:"base_url,optional"`
 	AllowedHosts     []string      `hcl:"allowed_hosts,optional"`
 	MaxConcurrency   *int          `hcl:"max_concurrency,optional"`
+	MaxPerPlugin     *int          `hcl:"max_concurrency_per_plugin,optional"`
 	MaxResponseBytes *int64        `hcl:"max_response_bytes,optional"`
 	OAuth2           *oauth2Block  `hcl:"oauth2,block"`
 	APIKey           *connKeyBlock `hcl:"api_key,block"`
@@ -125,14 +129,19 @@ type circuitBlock struct {
 // credential.
 func NewConnection(name string, base *url.URL) *Connection {
 	return &Connection{
-		Name:             name,
-		BaseURL:          base,
-		MaxConcurrency:   DefaultMaxConcurrency,
-		MaxResponseBytes: DefaultMaxResponseBytes,
-		Retry:            Retry{MaxAttempts: DefaultMaxAttempts, BaseDelay: DefaultBaseDelay, MaxDelay: DefaultMaxDelay},
-		Circuit:          Circuit{Failures: DefaultCircuitFailures, OpenFor: DefaultCircuitOpenFor},
+		Name:                    name,
+		BaseURL:                 base,
+		MaxConcurrency:          DefaultMaxConcurrency,
+		MaxConcurrencyPerPlugin: defaultPerPlugin(DefaultMaxConcurrency),
+		MaxResponseBytes:        DefaultMaxResponseBytes,
+		Retry:                   Retry{MaxAttempts: DefaultMaxAttempts, BaseDelay: DefaultBaseDelay, MaxDelay: DefaultMaxDelay},
+		Circuit:                 Circuit{Failures: DefaultCircuitFailures, OpenFor: DefaultCircuitOpenFor},
 	}
 }
+
+// defaultPerPlugin is a plugin's share of a connection when the config
+// sets none: half, so that other plugins always have the other half.
+func defaultPerPlugin(maxConcurrency int) int { return max(1, maxConcurrency/2) }
 
 // connection checks one connection block and fills in its defaults.
 func (b *connectionBlock) connection() (*Connection, error) {
@@ -169,6 +178,13 @@ func (b *connectionBlock) connection() (*Connection, error) {
 			fail("max_concurrency must be between 1 and 10000")
 		}
 		c.MaxConcurrency = *b.MaxConcurrency
+	}
+	c.MaxConcurrencyPerPlugin = defaultPerPlugin(c.MaxConcurrency)
+	if b.MaxPerPlugin != nil {
+		if *b.MaxPerPlugin < 1 || *b.MaxPerPlugin > c.MaxConcurrency {
+			fail("max_concurrency_per_plugin must be between 1 and max_concurrency (%d)", c.MaxConcurrency)
+		}
+		c.MaxConcurrencyPerPlugin = *b.MaxPerPlugin
 	}
 	if b.MaxResponseBytes != nil {
 		if *b.MaxResponseBytes < 1 || *b.MaxResponseBytes > MaxMaxResponseBytes {

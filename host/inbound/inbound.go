@@ -14,9 +14,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +43,9 @@ type Authenticator struct {
 	oauth                *config.InboundOAuth
 	oauthID, oauthSecret [sha256.Size]byte
 	tokenKey             []byte // signs the bearer tokens the host issues
-	mtls                 bool
+	clientBinding        [8]byte
+	mtls                 *config.MTLS
+	fingerprints         map[string]bool
 	challenge            string
 	now                  func() time.Time
 }
@@ -69,6 +73,7 @@ func New(cfg config.Inbound) *Authenticator {
 		m := hmac.New(sha256.New, []byte(o.ClientSecret))
 		m.Write([]byte("switchboard inbound token key v1"))
 		a.tokenKey = m.Sum(nil)
+		copy(a.clientBinding[:], a.oauthID[:]) // a token names the client it was issued to
 		challenges = append(challenges, `Bearer realm="switchboard"`)
 	}
 	if k := cfg.APIKey; k != nil {
@@ -78,14 +83,20 @@ func New(cfg config.Inbound) *Authenticator {
 		}
 		challenges = append(challenges, fmt.Sprintf(`ApiKey realm="switchboard", header=%q`, k.Header))
 	}
-	a.mtls = cfg.MTLS != nil
+	if m := cfg.MTLS; m != nil {
+		a.mtls = m
+		a.fingerprints = map[string]bool{}
+		for _, fp := range m.AllowedFingerprints {
+			a.fingerprints[fp] = true
+		}
+	}
 	a.challenge = strings.Join(challenges, ", ")
 	return a
 }
 
 // Enabled reports whether any method is configured.
 func (a *Authenticator) Enabled() bool {
-	return a.hasBasic || len(a.keys) > 0 || a.oauth != nil || a.mtls
+	return a.hasBasic || len(a.keys) > 0 || a.oauth != nil || a.mtls != nil
 }
 
 // OAuth reports whether the host issues bearer tokens (POST /oauth/token).
@@ -100,14 +111,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, bool) {
 	if !a.Enabled() {
 		return Principal{Method: "none"}, true
 	}
-	if a.mtls && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-		return Principal{Method: "mtls", ID: subject(r.TLS.VerifiedChains[0][0])}, true
+	if a.mtls != nil && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		if leaf := r.TLS.VerifiedChains[0][0]; a.allowedCertificate(leaf) {
+			return Principal{Method: "mtls", ID: subject(leaf)}, true
+		}
 	}
 	if a.oauth != nil {
-		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			if a.validToken(tok) {
-				return Principal{Method: "oauth", ID: a.oauth.ClientID}, true
-			}
+		if tok, ok := bearer(r.Header.Get("Authorization")); ok && a.validToken(tok) {
+			return Principal{Method: "oauth", ID: a.oauth.ClientID}, true
 		}
 	}
 	if len(a.keys) > 0 {
@@ -134,6 +145,44 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, bool) {
 		}
 	}
 	return Principal{}, false
+}
+
+// bearer reads a bearer token: the scheme in any case (RFC 6750 §2.1 and
+// RFC 9110 §11.1), then the token.
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	return tok, tok != ""
+}
+
+// allowedCertificate reports whether a certificate the CA signed is one the
+// config admits: any, when no allowed list is set; else one whose subject,
+// a subject alternative name or its SHA-256 fingerprint is listed.
+func (a *Authenticator) allowedCertificate(c *x509.Certificate) bool {
+	m := a.mtls
+	if !m.Restricted() {
+		return true
+	}
+	if slices.Contains(m.AllowedSubjects, c.Subject.String()) {
+		return true
+	}
+	sans := slices.Concat(c.DNSNames, c.EmailAddresses)
+	for _, u := range c.URIs {
+		sans = append(sans, u.String())
+	}
+	for _, ip := range c.IPAddresses {
+		sans = append(sans, ip.String())
+	}
+	for _, san := range sans {
+		if slices.Contains(m.AllowedSANs, san) {
+			return true
+		}
+	}
+	fp := sha256.Sum256(c.Raw)
+	return a.fingerprints[hex.EncodeToString(fp[:])]
 }
 
 func subject(c *x509.Certificate) string {
@@ -216,18 +265,26 @@ func formDecoded(s string) string {
 	return s
 }
 
-// Tokens are "sbt1.<payload>.<mac>": payload = expiry (8 bytes, Unix
-// seconds) and 16 random bytes; mac = HMAC-SHA256 of the payload.
-const tokenPrefix = "sbt1."
+// Tokens are "sbt2.<payload>.<mac>", in unpadded URL-safe base64: payload
+// = expiry (8 bytes, Unix seconds), the first 8 bytes of the client id's
+// SHA-256 (a token is bound to the client it was issued to) and 16 random
+// bytes; mac = HMAC-SHA256 of the payload. Decoding is strict, so that each
+// token has exactly one spelling.
+const (
+	tokenPrefix  = "sbt2."
+	tokenPayload = 32
+)
+
+var tokenEncoding = base64.RawURLEncoding.Strict()
 
 func (a *Authenticator) newToken() string {
-	payload := make([]byte, 24)
+	payload := make([]byte, tokenPayload)
 	binary.BigEndian.PutUint64(payload, uint64(a.now().Add(a.oauth.TokenTTL).Unix()))
-	rand.Read(payload[8:])
+	copy(payload[8:16], a.clientBinding[:])
+	rand.Read(payload[16:])
 	m := hmac.New(sha256.New, a.tokenKey)
 	m.Write(payload)
-	enc := base64.RawURLEncoding
-	return tokenPrefix + enc.EncodeToString(payload) + "." + enc.EncodeToString(m.Sum(nil))
+	return tokenPrefix + tokenEncoding.EncodeToString(payload) + "." + tokenEncoding.EncodeToString(m.Sum(nil))
 }
 
 func (a *Authenticator) validToken(tok string) bool {
@@ -239,15 +296,14 @@ func (a *Authenticator) validToken(tok string) bool {
 	if !ok {
 		return false
 	}
-	enc := base64.RawURLEncoding
-	payload, err1 := enc.DecodeString(p)
-	sum, err2 := enc.DecodeString(mac)
-	if err1 != nil || err2 != nil || len(payload) != 24 {
+	payload, err1 := tokenEncoding.DecodeString(p)
+	sum, err2 := tokenEncoding.DecodeString(mac)
+	if err1 != nil || err2 != nil || len(payload) != tokenPayload {
 		return false
 	}
 	m := hmac.New(sha256.New, a.tokenKey)
 	m.Write(payload)
-	if !hmac.Equal(sum, m.Sum(nil)) {
+	if !hmac.Equal(sum, m.Sum(nil)) || subtle.ConstantTimeCompare(payload[8:16], a.clientBinding[:]) != 1 {
 		return false
 	}
 	return a.now().Unix() < int64(binary.BigEndian.Uint64(payload))

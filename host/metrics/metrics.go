@@ -29,6 +29,7 @@ type Metrics struct {
 	inflight      prometheus.Gauge
 	validation    *prometheus.CounterVec
 	auditFailures prometheus.Counter
+	authFailures  *prometheus.CounterVec
 
 	outRequests *prometheus.CounterVec
 	outAttempts *prometheus.CounterVec
@@ -39,7 +40,7 @@ type Metrics struct {
 	tokens      *prometheus.CounterVec
 
 	mu       sync.Mutex
-	circuits map[string]string // connection → state, for the one-hot gauge
+	circuits map[string]string // connection and plugin → state, for the one-hot gauge
 }
 
 // New creates the collectors and registers them, with the Go runtime and
@@ -55,6 +56,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time from a request's arrival to its answer, by action.",
 			Buckets: buckets,
 		}, []string{"action"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_auth_failures_total",
+			Help: "Requests refused for their credentials, by route and result: rejected (401) or throttled (429, after repeated failures from one address).",
+		}, []string{"route", "result"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchboard_requests_in_flight",
 			Help: "Inbound requests being served.",
@@ -91,8 +96,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"connection"}),
 		circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "switchboard_outbound_circuit_state",
-			Help: "1 for the current state (closed, open, half-open) of each connection's circuit breaker.",
-		}, []string{"connection", "state"}),
+			Help: "1 for the current state (closed, open, half-open) of each plugin's circuit breaker on each connection.",
+		}, []string{"connection", "plugin", "state"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_oauth_token_requests_total",
 			Help: "OAuth token requests by connection and result (ok, error).",
@@ -100,7 +105,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		circuits: map[string]string{},
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.duration, m.inflight, m.validation, m.auditFailures,
+		m.requests, m.duration, m.inflight, m.validation, m.auditFailures, m.authFailures,
 		m.outRequests, m.outAttempts, m.outRetries, m.outDuration, m.attemptDur, m.circuit, m.tokens,
 	} {
 		if err := reg.Register(c); err != nil {
@@ -133,6 +138,12 @@ func (m *Metrics) ValidationFailure(action, stage string) {
 // AuditFailure counts an audit record that could not be written.
 func (m *Metrics) AuditFailure() { m.auditFailures.Inc() }
 
+// AuthFailure counts a request refused for its credentials: result is
+// "rejected" or "throttled".
+func (m *Metrics) AuthFailure(route, result string) {
+	m.authFailures.WithLabelValues(route, result).Inc()
+}
+
 // Outbound returns the outbound.Observer view of the metrics.
 func (m *Metrics) Outbound() outbound.Observer { return outboundObserver{m} }
 
@@ -158,14 +169,15 @@ func (o outboundObserver) TokenRefresh(conn string, err error) {
 	o.m.tokens.WithLabelValues(conn, result).Inc()
 }
 
-func (o outboundObserver) CircuitState(conn, state string) {
+func (o outboundObserver) CircuitState(conn, plugin, state string) {
 	o.m.mu.Lock()
 	defer o.m.mu.Unlock()
-	if prev, ok := o.m.circuits[conn]; ok {
-		o.m.circuit.WithLabelValues(conn, prev).Set(0)
+	key := conn + "\x00" + plugin
+	if prev, ok := o.m.circuits[key]; ok {
+		o.m.circuit.WithLabelValues(conn, plugin, prev).Set(0)
 	}
-	o.m.circuits[conn] = state
-	o.m.circuit.WithLabelValues(conn, state).Set(1)
+	o.m.circuits[key] = state
+	o.m.circuit.WithLabelValues(conn, plugin, state).Set(1)
 }
 
 // PluginStates is a collector of plugin state and restarts, read from the

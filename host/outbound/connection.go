@@ -13,6 +13,7 @@ package outbound
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -46,6 +48,9 @@ type Call struct {
 	Body   []byte
 	// Idempotent is the action's declaration: POST and PATCH may be retried.
 	Idempotent bool
+	// Plugin is the calling plugin: its share of the connection's
+	// concurrency and its own circuit breaker.
+	Plugin string
 }
 
 // Response is the downstream's answer, its body read in full.
@@ -54,6 +59,16 @@ type Response struct {
 	Header   http.Header
 	Body     []byte
 	Attempts int // attempts made, the first and the one after a token refresh included
+	// Redirects are the redirects the last attempt followed, in order.
+	Redirects []Redirect
+
+	credentialed bool // the answer came from base_url, to a request with the credential
+}
+
+// Redirect is one redirect followed: the status that sent it and where to.
+type Redirect struct {
+	Status int
+	Target
 }
 
 // Connection is one configured downstream API. It is safe for concurrent use.
@@ -64,7 +79,9 @@ type Connection struct {
 	cred        credential
 	client      *http.Client
 	sem         *semaphore.Weighted
-	breaker     *gobreaker.TwoStepCircuitBreaker[struct{}]
+	perPlugin   int64
+	circuit     config.Circuit
+	shares      sync.Map // plugin name → *share
 	openFor     time.Duration
 	retry       config.Retry
 	maxResponse int64
@@ -103,6 +120,8 @@ func New(cfg *config.Connection, opts Options) *Connection {
 		base:        cfg.BaseURL,
 		hosts:       map[string]bool{hostKey(cfg.BaseURL): true},
 		sem:         semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
+		perPlugin:   int64(cmp.Or(cfg.MaxConcurrencyPerPlugin, cfg.MaxConcurrency)),
+		circuit:     cfg.Circuit,
 		openFor:     cfg.Circuit.OpenFor,
 		retry:       cfg.Retry,
 		maxResponse: cfg.MaxResponseBytes,
@@ -113,28 +132,49 @@ func New(cfg *config.Connection, opts Options) *Connection {
 		c.hosts[strings.ToLower(h)] = true
 	}
 	c.client = &http.Client{
-		Transport:     &userAgent{rt: rt, ua: opts.UserAgent},
-		CheckRedirect: c.checkRedirect,
+		Transport: &userAgent{rt: rt, ua: opts.UserAgent},
+		// Redirects are followed by send, each hop checked as a direct call.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
 	c.cred = newCredential(cfg, c.client, obs, now)
-	c.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:        cfg.Name,
+	return c
+}
+
+// share is one plugin's part of a connection: a bulkhead of
+// max_concurrency_per_plugin slots and a circuit breaker of its own, so that
+// a plugin that holds many calls, or calls a failing endpoint, neither
+// starves the plugins that share the connection nor opens their circuit.
+type share struct {
+	sem     *semaphore.Weighted
+	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
+}
+
+func (c *Connection) share(plugin string) *share {
+	if s, ok := c.shares.Load(plugin); ok {
+		return s.(*share)
+	}
+	s := &share{sem: semaphore.NewWeighted(c.perPlugin)}
+	s.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        c.name,
 		MaxRequests: 1,
-		Timeout:     cfg.Circuit.OpenFor,
+		Timeout:     c.circuit.OpenFor,
 		ReadyToTrip: func(counts gobreaker.Counts) bool {
-			return counts.ConsecutiveFailures >= uint32(cfg.Circuit.Failures)
+			return counts.ConsecutiveFailures >= uint32(c.circuit.Failures)
 		},
 		IsExcluded: func(err error) bool { return errors.Is(err, errCallerGone) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
-			obs.CircuitState(name, to.String())
+			c.obs.CircuitState(name, plugin, to.String())
 		},
 	})
-	obs.CircuitState(cfg.Name, gobreaker.StateClosed.String())
-	return c
+	if prev, loaded := c.shares.LoadOrStore(plugin, s); loaded {
+		return prev.(*share)
+	}
+	c.obs.CircuitState(c.name, plugin, gobreaker.StateClosed.String())
+	return s
 }
 
 // Name returns the connection's name.
@@ -156,18 +196,32 @@ func newTransport(maxConns int) *http.Transport {
 }
 
 // Do sends the call under the connection's policies. A refusal (host not
-// allowed, forbidden header) never leaves the host. The error is an
-// *apierr.Error; a downstream that answered, even with a failure status, is
-// a Response.
+// allowed, path outside base_url, forbidden method or header) never leaves
+// the host. The error is an *apierr.Error; a downstream that answered, even
+// with a failure status, is a Response.
 func (c *Connection) Do(ctx context.Context, call *Call) (*Response, error) {
 	start := time.Now()
-	target, err := c.Target(call.URL)
+	refused := func(err error) error {
+		return apierr.Wrap(err, http.StatusForbidden, "outbound_refused", "connection %q: %v", c.name, err)
+	}
+	switch strings.ToUpper(call.Method) {
+	case http.MethodTrace, http.MethodConnect:
+		return nil, refused(fmt.Errorf("method %s is refused", strings.ToUpper(call.Method)))
+	}
+	target, err := c.Resolve(call.URL)
 	if err != nil {
-		return nil, apierr.Wrap(err, http.StatusForbidden, "outbound_refused", "connection %q: %v", c.name, err)
+		return nil, refused(err)
 	}
 	if err := c.checkHeaders(call.Header); err != nil {
-		return nil, apierr.Wrap(err, http.StatusForbidden, "outbound_refused", "connection %q: %v", c.name, err)
+		return nil, refused(err)
 	}
+	sh := c.share(call.Plugin)
+	// The plugin's own share first: a plugin over its share waits without
+	// holding one of the connection's slots.
+	if err := sh.sem.Acquire(ctx, 1); err != nil {
+		return nil, c.transportError(ctx, err, 0)
+	}
+	defer sh.sem.Release(1)
 	if err := c.sem.Acquire(ctx, 1); err != nil {
 		return nil, c.transportError(ctx, err, 0)
 	}
@@ -187,7 +241,7 @@ func (c *Connection) Do(ctx context.Context, call *Call) (*Response, error) {
 		if attempts > 0 {
 			c.obs.Retry(c.name)
 		}
-		r, n, err := c.attempt(ctx, target, call)
+		r, n, err := c.attempt(ctx, sh, target, call)
 		attempts += n
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
@@ -219,11 +273,11 @@ var (
 	errCallerGone      = errors.New("the caller's deadline passed or it gave up")
 )
 
-// attempt sends the call once, through the circuit breaker; after a 401 on
-// an OAuth connection it replaces the token and sends once more. It returns
-// how many requests it sent.
-func (c *Connection) attempt(ctx context.Context, target *url.URL, call *Call) (*Response, int, error) {
-	done, err := c.breaker.Allow()
+// attempt sends the call once, through the plugin's circuit breaker; after
+// a 401 on an OAuth connection it replaces the token and sends once more. It
+// returns how many requests it sent.
+func (c *Connection) attempt(ctx context.Context, sh *share, target Target, call *Call) (*Response, int, error) {
+	done, err := sh.breaker.Allow()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -241,17 +295,16 @@ func (c *Connection) attempt(ctx context.Context, target *url.URL, call *Call) (
 	return r, n, err
 }
 
-func (c *Connection) sendWithAuth(ctx context.Context, target *url.URL, call *Call) (*Response, int, error) {
-	withCred := c.cred != nil && hostKey(target) == hostKey(c.base) // the credential goes to the base host only
+func (c *Connection) sendWithAuth(ctx context.Context, target Target, call *Call) (*Response, int, error) {
 	var auth authorization
-	if withCred {
+	if c.cred != nil && target.Credential {
 		var err error
 		if auth, err = c.cred.authorize(ctx); err != nil {
 			return nil, 0, err
 		}
 	}
 	r, err := c.send(ctx, target, call, auth)
-	if err != nil || r.Status != http.StatusUnauthorized || !withCred || !c.cred.refreshable() {
+	if err != nil || r.Status != http.StatusUnauthorized || !r.credentialed || !c.cred.refreshable() {
 		return r, 1, err
 	}
 	// The token was refused: forget it, fetch a new one and try once more.
@@ -263,12 +316,109 @@ func (c *Connection) sendWithAuth(ctx context.Context, target *url.URL, call *Ca
 	return r, 2, err
 }
 
-func (c *Connection) send(ctx context.Context, target *url.URL, call *Call, auth authorization) (resp *Response, err error) {
+// maxRedirects is how many redirects one attempt follows.
+const maxRedirects = 5
+
+// send sends the call once and follows its redirects. Each hop passes the
+// same checks as a direct call (Connection.check); the credential goes only
+// to hops under base_url; no Referer is sent; a redirect that is not
+// allowed is not followed, and the plugin gets it as the answer.
+func (c *Connection) send(ctx context.Context, target Target, call *Call, auth authorization) (*Response, error) {
+	method, body, header := call.Method, call.Body, call.Header
+	var hops []Redirect
+	for {
+		r, err := c.sendOnce(ctx, target, method, header, body, auth)
+		if err != nil {
+			return nil, err
+		}
+		next, ok := c.redirect(r, target)
+		if !ok || len(hops) == maxRedirects {
+			r.Redirects = hops
+			scrub(r.Header, auth.secrets)
+			return r, nil
+		}
+		hops = append(hops, Redirect{Status: r.Status, Target: next})
+		if r.Status == http.StatusSeeOther || (r.Status == http.StatusMovedPermanently || r.Status == http.StatusFound) && method == http.MethodPost {
+			if method != http.MethodHead {
+				method = http.MethodGet
+			}
+			body = nil
+		}
+		if hostKey(next.URL) != hostKey(target.URL) || next.URL.Scheme != target.URL.Scheme {
+			header = withoutSensitive(header)
+		}
+		target = next
+	}
+}
+
+// redirect returns where a redirect answer sends the call, if it may be
+// followed: a Location that passes the connection's checks, never from
+// https to http.
+func (c *Connection) redirect(r *Response, from Target) (Target, bool) {
+	switch r.Status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return Target{}, false
+	}
+	raw := r.Header.Get("Location")
+	loc, err := from.URL.Parse(raw)
+	if raw == "" || err != nil {
+		return Target{}, false
+	}
+	if from.URL.Scheme == "https" && loc.Scheme != "https" {
+		return Target{}, false
+	}
+	next, err := c.check(loc)
+	if err != nil {
+		return Target{}, false
+	}
+	return next, true
+}
+
+// withoutSensitive drops the plugin's own credentials and cookies for a hop
+// to another origin, as net/http's client does.
+func withoutSensitive(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		switch http.CanonicalHeaderKey(k) {
+		case "Authorization", "Www-Authenticate", "Cookie", "Cookie2":
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// scrub removes every response header whose value holds a secret of the
+// connection's credential, so that a downstream echoing it cannot hand it
+// to the plugin.
+func scrub(h http.Header, secrets []string) {
+	for k, vs := range h {
+		for _, v := range vs {
+			if containsAny(v, secrets) {
+				delete(h, k)
+				break
+			}
+		}
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if sub != "" && strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// sendOnce sends one HTTP request and reads its answer.
+func (c *Connection) sendOnce(ctx context.Context, target Target, method string, header http.Header, body []byte, auth authorization) (resp *Response, err error) {
 	start := time.Now()
 	if c.tracer != nil {
 		var span trace.Span
-		ctx, span = c.tracer.Start(ctx, "outbound "+c.name+" "+call.Method, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String("switchboard.connection", c.name), attribute.String("server.address", target.Host)))
+		ctx, span = c.tracer.Start(ctx, "outbound "+c.name+" "+method, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("switchboard.connection", c.name), attribute.String("server.address", target.URL.Host)))
 		defer func() {
 			if resp != nil {
 				span.SetAttributes(attribute.Int("http.response.status_code", resp.Status))
@@ -279,16 +429,17 @@ func (c *Connection) send(ctx context.Context, target *url.URL, call *Call, auth
 			span.End()
 		}()
 	}
-	req, err := http.NewRequestWithContext(ctx, call.Method, target.String(), bytes.NewReader(call.Body))
+	req, err := http.NewRequestWithContext(ctx, method, target.URL.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range call.Header {
+	for k, v := range header {
 		if !hopByHop(k) {
 			req.Header[http.CanonicalHeaderKey(k)] = v
 		}
 	}
-	if auth.header != "" {
+	credentialed := target.Credential && auth.header != ""
+	if credentialed {
 		req.Header.Set(auth.header, auth.value)
 	}
 	if c.tracer != nil {
@@ -300,22 +451,22 @@ func (c *Connection) send(ctx context.Context, target *url.URL, call *Call, auth
 		return nil, err
 	}
 	defer hresp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxResponse+1))
+	b, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxResponse+1))
 	c.obs.Attempt(c.name, hresp.StatusCode, time.Since(start))
 	if err != nil {
 		return nil, fmt.Errorf("reading the response: %w", err)
 	}
-	if int64(len(body)) > c.maxResponse {
+	if int64(len(b)) > c.maxResponse {
 		return nil, backoff.Permanent(apierr.New(http.StatusBadGateway, "downstream_response_too_large",
 			"connection %q: the response exceeds %d bytes", c.name, c.maxResponse))
 	}
-	header := hresp.Header.Clone()
-	for k := range header {
+	h := hresp.Header.Clone()
+	for k := range h {
 		if hopByHop(k) {
-			delete(header, k)
+			delete(h, k)
 		}
 	}
-	return &Response{Status: hresp.StatusCode, Header: header, Body: body}, nil
+	return &Response{Status: hresp.StatusCode, Header: h, Body: b, credentialed: credentialed}, nil
 }
 
 // transportError explains a call that got no answer.
@@ -325,7 +476,7 @@ func (c *Connection) transportError(ctx context.Context, err error, attempts int
 	case errors.As(err, &e):
 		return e
 	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
-		e := apierr.New(http.StatusServiceUnavailable, "circuit_open", "connection %q: its circuit breaker is open after repeated failures; calls are refused for up to %v", c.name, c.openFor)
+		e := apierr.New(http.StatusServiceUnavailable, "circuit_open", "connection %q: its circuit breaker is open after repeated failures of this plugin's calls; they are refused for up to %v", c.name, c.openFor)
 		e.RetryAfter = c.openFor
 		return e
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
@@ -351,40 +502,6 @@ type capped struct {
 
 func (c capped) NextBackOff() time.Duration { return min(c.b.NextBackOff(), c.max) }
 func (c capped) Reset()                     { c.b.Reset() }
-
-// Target turns a plugin's URL into the one to call, refusing what the
-// connection does not allow.
-func (c *Connection) Target(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL: %w", err)
-	}
-	if !u.IsAbs() && u.Host == "" {
-		if !strings.HasPrefix(raw, "/") {
-			raw = "/" + raw
-		}
-		return url.Parse(strings.TrimRight(c.base.String(), "/") + raw)
-	}
-	if u.User != nil {
-		return nil, errors.New("URLs with user info are refused")
-	}
-	if !c.hosts[hostKey(u)] {
-		return nil, fmt.Errorf("host %q is not the connection's host nor one of its allowed_hosts", u.Host)
-	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname())) {
-		return nil, fmt.Errorf("scheme %q refused: use https", u.Scheme)
-	}
-	return u, nil
-}
-
-// checkRedirect follows redirects only to allowed hosts and never from https
-// to http; otherwise the plugin gets the redirect itself.
-func (c *Connection) checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 || !c.hosts[hostKey(req.URL)] || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
-		return http.ErrUseLastResponse
-	}
-	return nil
-}
 
 // checkHeaders refuses headers that would set or read the credential.
 func (c *Connection) checkHeaders(h http.Header) error {

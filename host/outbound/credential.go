@@ -31,6 +31,9 @@ type credential interface {
 type authorization struct {
 	header, value string
 	token         *oauth2.Token // the OAuth token behind value, if any
+	// secrets are what a response must not echo back to the plugin: the
+	// key, token or password, and the header value.
+	secrets []string
 }
 
 func newCredential(cfg *config.Connection, client *http.Client, obs Observer, now func() time.Time) credential {
@@ -38,10 +41,14 @@ func newCredential(cfg *config.Connection, client *http.Client, obs Observer, no
 	case cfg.OAuth2 != nil:
 		return newTokenCache(cfg.Name, cfg.OAuth2, client, obs, now)
 	case cfg.APIKey != nil:
-		return staticCredential{auth: authorization{header: http.CanonicalHeaderKey(cfg.APIKey.Header), value: cfg.APIKey.Value}}
+		return staticCredential{auth: authorization{header: http.CanonicalHeaderKey(cfg.APIKey.Header), value: cfg.APIKey.Value, secrets: []string{cfg.APIKey.Value}}}
 	case cfg.Basic != nil:
-		v := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Basic.Username+":"+cfg.Basic.Password))
-		return staticCredential{auth: authorization{header: "Authorization", value: v}}
+		b64 := base64.StdEncoding.EncodeToString([]byte(cfg.Basic.Username + ":" + cfg.Basic.Password))
+		secrets := []string{b64}
+		if len(cfg.Basic.Password) >= 4 {
+			secrets = append(secrets, cfg.Basic.Password)
+		}
+		return staticCredential{auth: authorization{header: "Authorization", value: "Basic " + b64, secrets: secrets}}
 	}
 	return nil
 }
@@ -97,7 +104,7 @@ func (t *tokenCache) authorize(ctx context.Context) (authorization, error) {
 	if err != nil {
 		return authorization{}, err
 	}
-	return authorization{header: "Authorization", value: "Bearer " + tok.AccessToken, token: tok}, nil
+	return authorization{header: "Authorization", value: "Bearer " + tok.AccessToken, token: tok, secrets: []string{tok.AccessToken}}, nil
 }
 
 func (t *tokenCache) refreshable() bool  { return true }

@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"maps"
 	"sync"
 	"time"
 )
@@ -16,8 +17,9 @@ type Observer interface {
 	Retry(conn string)
 	// TokenRefresh is one OAuth token request; err is its failure.
 	TokenRefresh(conn string, err error)
-	// CircuitState reports the breaker's new state: closed, open, half-open.
-	CircuitState(conn, state string)
+	// CircuitState reports the new state of one plugin's breaker on the
+	// connection: closed, open, half-open.
+	CircuitState(conn, plugin, state string)
 }
 
 type nopObserver struct{}
@@ -26,7 +28,7 @@ func (nopObserver) Request(string, int, int, time.Duration) {}
 func (nopObserver) Attempt(string, int, time.Duration)      {}
 func (nopObserver) Retry(string)                            {}
 func (nopObserver) TokenRefresh(string, error)              {}
-func (nopObserver) CircuitState(string, string)             {}
+func (nopObserver) CircuitState(string, string, string)     {}
 
 // Counters counts what an Observer sees, by connection. Safe for concurrent use.
 type Counters struct {
@@ -43,7 +45,7 @@ type ConnectionCounts struct {
 	Retries          int64
 	TokenRefreshes   int64
 	TokenFailures    int64
-	Circuit          string
+	Circuit          map[string]string // plugin → breaker state
 }
 
 func (c *Counters) conn(name string) *ConnectionCounts {
@@ -52,7 +54,7 @@ func (c *Counters) conn(name string) *ConnectionCounts {
 	}
 	cc, ok := c.m[name]
 	if !ok {
-		cc = &ConnectionCounts{RequestsByStatus: map[int]int64{}, AttemptsByStatus: map[int]int64{}}
+		cc = &ConnectionCounts{RequestsByStatus: map[int]int64{}, AttemptsByStatus: map[int]int64{}, Circuit: map[string]string{}}
 		c.m[name] = cc
 	}
 	return cc
@@ -65,6 +67,7 @@ func (c *Counters) Get(name string) ConnectionCounts {
 	cc := *c.conn(name)
 	cc.RequestsByStatus = clone(cc.RequestsByStatus)
 	cc.AttemptsByStatus = clone(cc.AttemptsByStatus)
+	cc.Circuit = maps.Clone(cc.Circuit)
 	return cc
 }
 
@@ -108,10 +111,10 @@ func (c *Counters) TokenRefresh(conn string, err error) {
 	}
 }
 
-func (c *Counters) CircuitState(conn, state string) {
+func (c *Counters) CircuitState(conn, plugin, state string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.conn(conn).Circuit = state
+	c.conn(conn).Circuit[plugin] = state
 }
 
 var (

@@ -5,16 +5,13 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -241,41 +238,6 @@ func (m Metadata) asMap() map[string]string {
 	return md
 }
 
-// DecodeObject decodes JSON that must be exactly one object, keeping numbers
-// as json.Number so that no precision is lost before validation.
-func DecodeObject(b []byte) (map[string]any, error) {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, errors.New("it is empty")
-	}
-	if !utf8.Valid(b) {
-		return nil, errors.New("it is not valid UTF-8")
-	}
-	if depth(b) > MaxDepth {
-		return nil, fmt.Errorf("it nests deeper than %d levels, Genesys Cloud's limit", MaxDepth)
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, errors.New("the JSON ends too soon")
-		}
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, errors.New("more data follows the JSON value")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("it is a JSON %s, not an object", jsonKind(v))
-	}
-	return obj, nil
-}
-
 // truncate keeps caller-supplied names in messages short.
 func truncate(s string) string {
 	if len(s) > 128 {
@@ -312,20 +274,6 @@ func depth(b []byte) int {
 		}
 	}
 	return deepest
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	}
-	return "number"
 }
 
 // tracer reports stages when the call asked for it, and costs nothing when

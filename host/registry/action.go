@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,14 +87,16 @@ type Options struct {
 // config's overrides.
 func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts Options) (*Action, error) {
 	a := &Action{
-		Name:         desc.GetName(),
-		Version:      desc.GetVersion(),
-		Description:  desc.GetDescription(),
-		Plugin:       plugin,
-		Connections:  desc.GetConnections(),
-		Idempotent:   desc.GetIdempotent(),
-		Secure:       desc.GetSecure(),
-		AuditPlugin:  &audit.Plugin{Name: plugin.Name, Version: plugin.Version, SHA256: plugin.SHA256},
+		Name:        desc.GetName(),
+		Version:     desc.GetVersion(),
+		Description: desc.GetDescription(),
+		Plugin:      plugin,
+		Connections: desc.GetConnections(),
+		Idempotent:  desc.GetIdempotent(),
+		Secure:      desc.GetSecure(),
+		// The version the action declares (Version("2.0.0")), else the
+		// plugin's build version.
+		AuditPlugin:  &audit.Plugin{Name: plugin.Name, Version: cmp.Or(desc.GetVersion(), plugin.Version), SHA256: plugin.SHA256},
 		ErrorsAsData: ov.ErrorsAsData,
 		invoker:      inv,
 	}
@@ -190,6 +193,9 @@ func compileSchema(which string, doc []byte) (*jsonschema.Schema, error) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, nil
 	}
+	if err := noRecursion(doc); err != nil {
+		return nil, fmt.Errorf("%s schema: %w", which, err)
+	}
 	s, err := contract.Compile(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s schema: %w", which, err)
@@ -206,16 +212,20 @@ func (a *Action) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byt
 // "invalid_input" naming each failing location.
 func (a *Action) ValidateInput(v any) error {
 	if err := validate(a.input, v); err != nil {
-		return schemaError(http.StatusBadRequest, "invalid_input", fmt.Sprintf("the input of action %q does not match its schema", a.Name), err)
+		return schemaError(http.StatusBadRequest, "invalid_input", fmt.Sprintf("the input of action %q does not match its schema", a.Name), err, true)
 	}
 	return nil
 }
 
 // ValidateOutput checks a decoded output against the output schema: a 502
-// "invalid_output", since the plugin broke its own contract.
+// "invalid_output", since the plugin broke its own contract. It names each
+// failing location and keyword, never the problem: the schema library's
+// messages quote the value ("'jane.doe.at.example.com' is not valid
+// 'email'"), and an output's values are not the caller's to see, nor the
+// log's.
 func (a *Action) ValidateOutput(v any) error {
 	if err := validate(a.output, v); err != nil {
-		return schemaError(http.StatusBadGateway, "invalid_output", fmt.Sprintf("the output of action %q does not match its schema", a.Name), err)
+		return schemaError(http.StatusBadGateway, "invalid_output", fmt.Sprintf("the output of action %q does not match its schema", a.Name), err, false)
 	}
 	return nil
 }
@@ -233,8 +243,9 @@ func validate(s *jsonschema.Schema, v any) error {
 var errNotObject = errors.New("not a JSON object")
 
 // schemaError turns a validation failure into an *apierr.Error whose details
-// list every failing location (the leaves of the validation tree).
-func schemaError(status int, code, msg string, err error) *apierr.Error {
+// list every failing location (the leaves of the validation tree). With
+// problems false, each detail says only which keyword failed.
+func schemaError(status int, code, msg string, err error, problems bool) *apierr.Error {
 	var details []apierr.Detail
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
@@ -242,7 +253,11 @@ func schemaError(status int, code, msg string, err error) *apierr.Error {
 		leaves = func(e *jsonschema.ValidationError) {
 			if len(e.Causes) == 0 {
 				kw := e.KeywordLocation[strings.LastIndexByte(e.KeywordLocation, '/')+1:]
-				details = append(details, apierr.Detail{Location: location(e.InstanceLocation), Problem: e.Message, Keyword: kw})
+				problem := e.Message
+				if !problems {
+					problem = fmt.Sprintf("fails %q", kw)
+				}
+				details = append(details, apierr.Detail{Location: location(e.InstanceLocation), Problem: problem, Keyword: kw})
 			}
 			for _, c := range e.Causes {
 				leaves(c)

@@ -10,9 +10,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"path"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,9 +64,12 @@ type Options struct {
 	// record cannot be written answers 503 instead of its result.
 	Audit      *audit.Log
 	FailClosed bool
-	// Tracer makes a span per request, continuing a traceparent the caller
-	// sent; nil for none.
+	// Tracer makes a span per request, continuing a traceparent an
+	// authenticated caller sent; nil for none.
 	Tracer trace.Tracer
+	// Throttle slows addresses that fail to authenticate; nil means the
+	// defaults of inbound.NewThrottle.
+	Throttle *inbound.Throttle
 }
 
 // Admin is what the admin API shows and does.
@@ -79,6 +84,10 @@ type Server struct {
 	logger hclog.Logger
 	mux    *http.ServeMux
 	admin  *http.ServeMux // admin routes without inbound auth, for AdminHandler
+	// crossOrigin refuses state-changing requests from browser pages of
+	// other origins (Sec-Fetch-Site, Origin): Genesys Cloud calls from its
+	// servers, which send neither.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // New returns a Server with its routes.
@@ -90,16 +99,20 @@ func New(opts Options) *Server {
 	if s.opts.Auth == nil {
 		s.opts.Auth = inbound.New(config.Inbound{})
 	}
+	if s.opts.Throttle == nil {
+		s.opts.Throttle = inbound.NewThrottle(0, 0, nil)
+	}
+	s.crossOrigin = http.NewCrossOriginProtection()
 	s.mux.HandleFunc("/actions/{name}", s.exchange("/actions/{name}", true, s.handleAction))
 	s.mux.HandleFunc("/webhook/data-action", s.exchange("/webhook/data-action", true, s.handleEnvelope))
 	if s.opts.Auth.OAuth() {
-		s.mux.HandleFunc("/oauth/token", s.exchange("/oauth/token", false, s.handleToken))
+		s.mux.HandleFunc(tokenRoute, s.exchange(tokenRoute, false, s.handleToken))
 	}
 	s.mux.HandleFunc("/healthz", s.handleHealth)
 	s.mux.HandleFunc("/readyz", s.handleReady)
 	s.mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
 	if opts.MetricsHandler != nil && !opts.SeparateMetrics {
-		s.mux.Handle("/metrics", s.authenticated(opts.MetricsHandler))
+		s.mux.Handle("/metrics", s.authenticated("/metrics", opts.MetricsHandler))
 	}
 	if opts.Admin != nil {
 		if opts.SeparateAdmin {
@@ -123,11 +136,19 @@ func (s *Server) adminRoutes(mux *http.ServeMux, auth bool) {
 // ServeHTTP implements http.Handler. A path that is not clean ("..", "//")
 // is refused with 400 rather than redirected: callers are programs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serve(s.mux, w, r)
+}
+
+func (s *Server) serve(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; p == "" || path.Clean(p) != p {
-		s.badPath(w, r)
+		s.refuse(w, r, apierr.New(http.StatusBadRequest, "invalid_path", "the path %q is not in canonical form", truncate(r.URL.Path)))
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	if err := s.crossOrigin.Check(r); err != nil {
+		s.refuse(w, r, apierr.Wrap(err, http.StatusForbidden, "cross_origin_refused", "cross-origin requests from browsers are refused"))
+		return
+	}
+	mux.ServeHTTP(w, r)
 }
 
 // AdminHandler serves the admin API without inbound authentication, for a
@@ -136,7 +157,7 @@ func (s *Server) AdminHandler() http.Handler {
 	if s.admin == nil {
 		return http.NotFoundHandler()
 	}
-	return s.admin
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(s.admin, w, r) })
 }
 
 var (
@@ -160,8 +181,13 @@ type exchange struct {
 type handler func(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error)
 
 // exchange wraps a handler with what every audited request gets: a request
-// id, authentication, a trace span, then one audit record and one metrics
-// sample before the answer is written.
+// id, authentication (and the throttle of repeated failures), a trace span,
+// then one audit record and one metrics sample before the answer is
+// written.
+//
+// What an unauthenticated caller says of itself is not taken as fact: its
+// request id and Genesys headers go to the record's "claimed" part, the
+// request gets an id of the host's, and its traceparent is not continued.
 func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -169,18 +195,42 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			s.opts.Metrics.InFlight(1)
 			defer s.opts.Metrics.InFlight(-1)
 		}
-		md := metadata(r)
-		x := &exchange{id: requestID(r, ""), md: md, rec: &audit.Record{
-			Time: start, Route: route, RemoteAddr: remoteIP(r),
-			CorrelationID: md.CorrelationID, OrganizationID: md.OrganizationID,
-			HomeOrganizationID: md.HomeOrganizationID, GenesysUserID: md.UserID,
-		}}
+		ip := remoteIP(r)
+		x := &exchange{rec: &audit.Record{Time: start, Route: route, RemoteAddr: ip}}
 		if route == "" {
 			x.rec.Route = "unknown"
 		}
+		throttled := auth || route == tokenRoute
+		wait := time.Duration(0)
+		if throttled {
+			wait = s.opts.Throttle.Wait(ip)
+		}
+		var (
+			p  inbound.Principal
+			ok bool
+		)
+		if wait == 0 { // a throttled address's credentials are not even looked at
+			p, ok = s.opts.Auth.Authenticate(r)
+		}
+		x.rec.Principal = audit.Principal{Method: p.Method, ID: p.ID}
+		md := metadata(r)
+		if ok {
+			x.id, x.md = requestID(r, ""), md
+			x.rec.CorrelationID, x.rec.OrganizationID = md.CorrelationID, md.OrganizationID
+			x.rec.HomeOrganizationID, x.rec.GenesysUserID = md.HomeOrganizationID, md.UserID
+		} else {
+			x.id = uuid.NewString()
+			if claimed := (audit.Claimed{RequestID: firstValidID(r), CorrelationID: md.CorrelationID, OrganizationID: md.OrganizationID,
+				HomeOrganizationID: md.HomeOrganizationID, GenesysUserID: md.UserID}); claimed != (audit.Claimed{}) {
+				x.rec.Claimed = &claimed
+			}
+		}
 		var span trace.Span
 		if s.opts.Tracer != nil {
-			ctx := traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx := r.Context()
+			if ok {
+				ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			}
 			ctx, span = s.opts.Tracer.Start(ctx, r.Method+" "+x.rec.Route, trace.WithSpanKind(trace.SpanKindServer))
 			r = r.WithContext(ctx)
 		}
@@ -190,16 +240,23 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			body []byte
 			err  error
 		)
-		p, ok := s.opts.Auth.Authenticate(r)
-		x.rec.Principal = audit.Principal{Method: p.Method, ID: p.ID}
-		if n := headerBytes(r); n > MaxHeaderBytes {
+		switch n := headerBytes(r); {
+		case n > MaxHeaderBytes:
 			err = apierr.New(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "the request headers take %d bytes; at most %d are read", n, MaxHeaderBytes)
-		} else if auth && !ok {
+		case wait > 0:
+			e := apierr.New(http.StatusTooManyRequests, "too_many_auth_failures", "too many failed authentications from this address; try again later")
+			e.RetryAfter = wait
+			err = e
+			x.rec.Principal = audit.Principal{Method: "throttled"}
+			s.authFailure(route, "throttled")
+		case auth && !ok:
 			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
 			err = apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials")
 			x.rec.Principal = audit.Principal{Method: "rejected"}
-		} else {
-			body, err = h(w, r, x)
+			s.opts.Throttle.Failed(ip)
+			s.authFailure(route, "rejected")
+		default:
+			body, err = s.run(h, w, r, x)
 		}
 		status, code := http.StatusOK, "ok"
 		if x.code != "" {
@@ -222,6 +279,27 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 		for _, f := range x.cleanup {
 			f()
 		}
+	}
+}
+
+// tokenRoute is the token endpoint, whose failures are throttled too.
+const tokenRoute = "/oauth/token"
+
+// run runs a handler, turning a panic anywhere in the request path into a
+// 500 that is still audited and counted.
+func (s *Server) run(h handler, w http.ResponseWriter, r *http.Request, x *exchange) (body []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger.Error("panic while serving a request", "request_id", x.id, "route", x.rec.Route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			body, err = nil, apierr.New(http.StatusInternalServerError, "internal_error", "the host failed while serving the request")
+		}
+	}()
+	return h(w, r, x)
+}
+
+func (s *Server) authFailure(route, result string) {
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.AuthFailure(route, result)
 	}
 }
 
@@ -376,6 +454,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, x *exchange
 	if terr != nil {
 		if terr.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
+			s.opts.Throttle.Failed(x.rec.RemoteAddr)
+			s.authFailure(tokenRoute, "rejected")
 		}
 		raw, _ := json.Marshal(terr)
 		return nil, &apierr.Error{Status: terr.Status, Code: terr.Code, Message: terr.Description, Raw: raw}
@@ -401,10 +481,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(`{"status":"ready"}`))
 }
 
-func (s *Server) badPath(w http.ResponseWriter, r *http.Request) {
-	s.exchange("", false, func(http.ResponseWriter, *http.Request, *exchange) ([]byte, error) {
-		return nil, apierr.New(http.StatusBadRequest, "invalid_path", "the path %q is not in canonical form", truncate(r.URL.Path))
-	})(w, r)
+// refuse answers a request that reaches no route with e, audited.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *apierr.Error) {
+	s.exchange("", false, func(http.ResponseWriter, *http.Request, *exchange) ([]byte, error) { return nil, e })(w, r)
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
@@ -420,7 +499,7 @@ func (s *Server) handlePlugins(w http.ResponseWriter, r *http.Request, x *exchan
 }
 
 func (s *Server) handleReload(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
-	if err := checkPost(w, r); err != nil {
+	if err := checkAdminPost(w, r); err != nil {
 		return nil, err
 	}
 	name := r.PathValue("name")
@@ -440,20 +519,36 @@ func indentJSON(v any) []byte {
 	return append(b, '\n')
 }
 
-// authenticated admits only authenticated callers to h (GET /metrics).
-func (s *Server) authenticated(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.opts.Auth.Authenticate(r); !ok {
-			id := requestID(r, "")
-			w.Header()["X-Request-Id"] = []string{id}
-			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
-			w.Header()["Content-Type"] = jsonContentType
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write(errorJSON(apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials"), id))
-			return
-		}
-		h.ServeHTTP(w, r)
+// authenticated admits only authenticated callers to h (GET /metrics); the
+// others get the audited, counted and throttled 401 (or 429) of every route.
+func (s *Server) authenticated(route string, h http.Handler) http.Handler {
+	refused := s.exchange(route, true, func(http.ResponseWriter, *http.Request, *exchange) ([]byte, error) {
+		return nil, apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials")
 	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Throttle.Wait(remoteIP(r)) == 0 {
+			if _, ok := s.opts.Auth.Authenticate(r); ok {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		refused(w, r)
+	})
+}
+
+// checkAdminPost checks an admin API POST: it must say it sends JSON, which
+// a browser page of another site cannot make it do without asking first
+// (a CORS preflight this host never grants).
+func checkAdminPost(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		w.Header()["Allow"] = allowPost
+		return apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "use POST, not %s", truncate(r.Method))
+	}
+	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if mt = strings.ToLower(strings.TrimSpace(mt)); mt != "application/json" {
+		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "admin API requests must be sent with Content-Type: application/json")
+	}
+	return nil
 }
 
 // checkPost checks the method and content type of an action request.
@@ -551,6 +646,17 @@ func requestID(r *http.Request, fallback string) string {
 		}
 	}
 	return uuid.NewString()
+}
+
+// firstValidID is the request id a caller claimed, if any: the header ones
+// requestID would take.
+func firstValidID(r *http.Request) string {
+	for _, v := range [...]string{r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id")} {
+		if validID(v) {
+			return v
+		}
+	}
+	return ""
 }
 
 func validID(s string) bool {

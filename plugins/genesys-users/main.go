@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/sdk"
@@ -53,12 +52,14 @@ func fetchUserProfile(ctx context.Context, req *sdk.Request) (any, error) {
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, "/api/v2/users/"+url.PathEscape(in.UserID), nil)
+	genesys := req.HTTP("genesys")
+	// A path template: the host's audit log records /api/v2/users/{userId}.
+	hr, err := genesys.NewRequest(ctx, http.MethodGet, "/api/v2/users/{userId}", nil, in.UserID)
 	if err != nil {
 		return nil, err
 	}
 	hr.Header.Set("Accept", "application/json")
-	resp, err := req.HTTP("genesys").Do(hr)
+	resp, err := genesys.Do(hr)
 	if err != nil {
 		return nil, err // the host's typed error (timeout, circuit open, ...) passes through
 	}

@@ -546,9 +546,13 @@ type OutboundRequest struct {
 	Method     string `protobuf:"bytes,3,opt,name=method,proto3" json:"method,omitempty"`
 	// A path (with query) relative to the connection's base URL, or an absolute
 	// URL on one of the connection's allowed hosts.
-	Url           string    `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
-	Headers       []*Header `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte    `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	Url     string    `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	Headers []*Header `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte    `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	// The path as a template, e.g. "/users/{id}": the audit log records it
+	// instead of the path. Each {name} stands for one path segment of url.
+	// The host checks it against url and ignores one that does not match.
+	PathTemplate  string `protobuf:"bytes,7,opt,name=path_template,json=pathTemplate,proto3" json:"path_template,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -623,6 +627,13 @@ func (x *OutboundRequest) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *OutboundRequest) GetPathTemplate() string {
+	if x != nil {
+		return x.PathTemplate
+	}
+	return ""
 }
 
 type OutboundResponse struct {
@@ -793,7 +804,7 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1f\n" +
 	"\vhttp_status\x18\x03 \x01(\x05R\n" +
 	"httpStatus\x12\x1c\n" +
-	"\tretryable\x18\x04 \x01(\bR\tretryable\"\xcd\x01\n" +
+	"\tretryable\x18\x04 \x01(\bR\tretryable\"\xf2\x01\n" +
 	"\x0fOutboundRequest\x12#\n" +
 	"\rinvocation_id\x18\x01 \x01(\x04R\finvocationId\x12\x1e\n" +
 	"\n" +
@@ -802,7 +813,8 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x06method\x18\x03 \x01(\tR\x06method\x12\x10\n" +
 	"\x03url\x18\x04 \x01(\tR\x03url\x127\n" +
 	"\aheaders\x18\x05 \x03(\v2\x1d.switchboard.plugin.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x06 \x01(\fR\x04body\"\x93\x01\n" +
+	"\x04body\x18\x06 \x01(\fR\x04body\x12#\n" +
+	"\rpath_template\x18\a \x01(\tR\fpathTemplate\"\x93\x01\n" +
 	"\x10OutboundResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x127\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1d.switchboard.plugin.v1.HeaderR\aheaders\x12\x12\n" +

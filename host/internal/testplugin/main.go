@@ -53,6 +53,21 @@ func main() {
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				return map[string]any{"id": 5}, nil
 			}),
+		sdk.NewAction("badEmail").
+			Output(`{"type":"object","properties":{"email":{"type":"string","format":"email"}},"required":["email"]}`).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				return map[string]any{"email": "jane.doe.at.example.com"}, nil
+			}),
+		sdk.NewAction("logInput").
+			Input(`{"type":"object","properties":{"value":{"type":"string"}},"required":["value"]}`).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				var in struct{ Value string }
+				if err := req.Decode(&in); err != nil {
+					return nil, err
+				}
+				req.Logger().Info("the caller sent: "+in.Value, "value", in.Value) // as a careless plugin would
+				return map[string]any{}, nil
+			}),
 		sdk.NewAction("notObject").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				return []string{"a"}, nil
@@ -89,7 +104,7 @@ func main() {
 				return req.Input(), nil
 			}),
 		sdk.NewAction("callOut").Uses("genesys").
-			Input(`{"type":"object","properties":{"connection":{"type":"string"},"method":{"type":"string"},"url":{"type":"string"},"headerName":{"type":"string"},"headerValue":{"type":"string"}},"required":["connection","url"]}`).
+			Input(`{"type":"object","properties":{"connection":{"type":"string"},"method":{"type":"string"},"url":{"type":"string"},"arg":{"type":"string"},"headerName":{"type":"string"},"headerValue":{"type":"string"}},"required":["connection","url"]}`).
 			Handle(callOut),
 		sdk.NewAction("meta").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
@@ -111,6 +126,7 @@ func main() {
 func callOut(ctx context.Context, req *sdk.Request) (any, error) {
 	var in struct {
 		Connection, Method, URL, HeaderName, HeaderValue string
+		Arg                                              *string // with arg, url is a path template with one placeholder
 	}
 	if err := req.Decode(&in); err != nil {
 		return nil, err
@@ -118,14 +134,20 @@ func callOut(ctx context.Context, req *sdk.Request) (any, error) {
 	if in.Method == "" {
 		in.Method = http.MethodGet
 	}
-	hr, err := http.NewRequest(in.Method, in.URL, nil) // no context: the action's deadline must still apply
+	client := req.HTTP(in.Connection)
+	// No deadline in the context: the action's must still apply.
+	var args []string
+	if in.Arg != nil {
+		args = append(args, *in.Arg)
+	}
+	hr, err := client.NewRequest(context.Background(), in.Method, in.URL, nil, args...)
 	if err != nil {
 		return nil, err
 	}
 	if in.HeaderName != "" {
 		hr.Header.Set(in.HeaderName, in.HeaderValue)
 	}
-	resp, err := req.HTTP(in.Connection).Do(hr)
+	resp, err := client.Do(hr)
 	if err != nil {
 		return nil, err
 	}
