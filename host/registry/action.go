@@ -15,7 +15,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
-	"github.com/switchboard-dev/switchboard/host/genesys/contract"
+	"github.com/switchboard-dev/switchboard/sdk/contract"
 	"github.com/switchboard-dev/switchboard/host/jsonptr"
 	"github.com/switchboard-dev/switchboard/host/mapping"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"

@@ -614,11 +614,21 @@ func tooLarge(limit int64) error {
 // errorBody renders e for the caller, sets its headers and logs what
 // operators need to know.
 func (s *Server) errorBody(w http.ResponseWriter, r *http.Request, x *exchange, e *apierr.Error) []byte {
+	// A validation failure's message may quote the caller's values: the log
+	// names where it failed and which keyword, as the audit log does.
+	why := any(e.Error())
+	if len(e.Details) > 0 {
+		where := make([]string, len(e.Details))
+		for i, d := range e.Details {
+			where[i] = d.Location + " (" + d.Keyword + ")"
+		}
+		why = where
+	}
 	switch {
 	case e.Status >= 500:
-		s.logger.Warn("request failed", "request_id", x.id, "action", x.rec.Action, "status", e.Status, "code", e.Code, "error", e.Error())
+		s.logger.Warn("request failed", "request_id", x.id, "action", x.rec.Action, "status", e.Status, "code", e.Code, "error", why)
 	case s.logger.IsDebug():
-		s.logger.Debug("request refused", "request_id", x.id, "action", x.rec.Action, "status", e.Status, "code", e.Code, "error", e.Error())
+		s.logger.Debug("request refused", "request_id", x.id, "action", x.rec.Action, "status", e.Status, "code", e.Code, "error", why)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))

@@ -13,7 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/switchboard-dev/switchboard/host/genesys/contract"
+	"github.com/switchboard-dev/switchboard/sdk/contract"
 	"github.com/switchboard-dev/switchboard/host/genesys/jsonpath"
 	"github.com/switchboard-dev/switchboard/host/genesys/velocity"
 )

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/switchboard-dev/switchboard/host/genesys/contract"
+	"github.com/switchboard-dev/switchboard/sdk/contract"
 )
 
 // Action is what export needs to know about a Switchboard action.

@@ -234,10 +234,10 @@ func TestReserved(t *testing.T) {
 }
 
 // TestExports checks the contracts of the 18 reference exports
-// (../testdata/exports): all of them obey every rule and compile.
+// (host/genesys/testdata/exports): all of them obey every rule and compile.
 func TestExports(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
+	paths, err := filepath.Glob(filepath.Join("..", "..", "host", "genesys", "testdata", "exports", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

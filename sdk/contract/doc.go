@@ -1,8 +1,11 @@
 // Package contract checks JSON Schema documents against the rules Genesys
 // Cloud imposes on data action contracts, and compiles them the way the rest
 // of Switchboard validates with them. The host runs Check when it loads a
-// plugin's action, export runs it before writing a data action, and the
-// data-action emulator compiles contracts with Compile.
+// plugin's action, export runs it before writing a data action, the
+// data-action emulator compiles contracts with Compile, and sdktest runs
+// both on a plugin's actions, so that a plugin's own tests catch what the
+// host would refuse. It lives with the SDK, which it must not weigh down:
+// the sdk package itself never imports it (it needs jsonschema).
 //
 // # Rules
 //
