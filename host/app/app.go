@@ -40,14 +40,21 @@ type Host struct {
 	Logger   hclog.Logger
 	Registry *registry.Registry
 	Pipeline *pipeline.Pipeline
-	Catalog  *catalog.Catalog
+	Plugins  *catalog.Supervisor
 	Outbound *outbound.Pool
 	Metrics  *metrics.Metrics
 	Audit    *audit.Log // nil without an audit block
 	Tracing  *telemetry.Tracing
+	// DevGenesys is the embedded Genesys Cloud simulator of development
+	// mode; nil when the config's genesys connection is used.
+	DevGenesys *DevGenesys
 
 	gatherer prometheus.Gatherer
 	tls      *tls.Config // nil: plain HTTP
+
+	// A Load's plugins run until Close.
+	stopPlugins context.CancelFunc
+	pluginsDone chan error
 }
 
 // NewLogger returns the host's logger as the config asks for it, on stderr,
@@ -100,12 +107,13 @@ type Options struct {
 	// Supervision is how plugins are watched; serve turns Watch on, the
 	// one-shot commands leave it off.
 	Supervision catalog.Supervision
-	// Registry receives the host's metrics; nil means a new one.
-	Registry *prometheus.Registry
+	// Prometheus receives the host's metrics; nil means a registry of its own.
+	Prometheus *prometheus.Registry
 	// Tracing replaces the config's tracing (tests record spans in memory).
 	Tracing *telemetry.Tracing
-	// Dev is development mode (serve --dev): a plugin block that names no
-	// connections grants what the plugin declares.
+	// Dev is development mode (--dev): a plugin block that names no
+	// connections grants what the plugin declares, and a genesys connection
+	// without credentials calls an embedded Genesys Cloud simulator.
 	Dev bool
 	// SelfLauncher reports that the running executable is switchboard,
 	// which acts as the sandbox launcher when no switchboard-sandbox is
@@ -167,7 +175,15 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	if opts.Capabilities != nil {
 		caps = *opts.Capabilities
 	}
-	promReg := opts.Registry
+	if opts.Dev {
+		if h.DevGenesys, err = NewDevGenesys(cfg); err != nil {
+			return h, err
+		}
+		if h.DevGenesys != nil {
+			logger.Warn("development mode: connection genesys calls the embedded Genesys Cloud simulator", "url", h.DevGenesys.URL)
+		}
+	}
+	promReg := opts.Prometheus
 	if promReg == nil {
 		promReg = prometheus.NewRegistry()
 	}
@@ -205,7 +221,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	for name, a := range cfg.Actions {
 		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC, ErrorsAsData: a.ErrorsAsData}
 	}
-	h.Catalog, err = catalog.New(catalog.Options{
+	h.Plugins, err = catalog.NewSupervisor(catalog.Options{
 		Dir:      cfg.PluginDir,
 		Registry: h.Registry,
 		Logger:   logger.Named("plugins"),
@@ -229,21 +245,53 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	if err != nil {
 		return h, err
 	}
-	if err := promReg.Register(metrics.NewPluginStates(h.Catalog.Plugins)); err != nil {
+	states := metrics.NewPluginStates(h.pluginStates, catalog.StateStarting, catalog.StateServing, catalog.StateRestarting, catalog.StateFailed, catalog.StateRefused)
+	if err := promReg.Register(states); err != nil {
 		return h, fmt.Errorf("metrics: %w", err)
 	}
-	h.Pipeline = pipeline.New(h.Registry, pipeline.Options{Metrics: h.Metrics, HMAC: hasher, Tracer: h.Tracing.Tracer})
+	popts := pipeline.Options{Observer: h.Metrics, Tracer: h.Tracing.Tracer}
+	if hasher != nil {
+		popts.Digester = hasher
+	}
+	h.Pipeline = pipeline.New(h.Registry, popts)
 	return h, nil
 }
 
-// Load starts every plugin and registers its actions. A plugin that cannot
-// be used is logged and left out; the others are served. It returns the
-// problems, and an error only when the plugins directory cannot be read.
+func (h *Host) pluginStates() []metrics.PluginState {
+	views := h.Plugins.Plugins()
+	out := make([]metrics.PluginState, len(views))
+	for i, v := range views {
+		out[i] = metrics.PluginState{Name: v.Name, State: v.State, Restarts: v.Restarts}
+	}
+	return out
+}
+
+// Load starts every plugin and registers its actions, for a host that is not
+// Run (the one-shot commands, tests): they run until Close. A plugin that
+// cannot be used is logged and left out; the others are served. It returns
+// the problems, and an error only when the plugins directory cannot be read.
 func (h *Host) Load(ctx context.Context) ([]catalog.Problem, error) {
-	problems, err := h.Catalog.Load(ctx)
-	if err != nil {
+	runCtx, cancel := context.WithCancel(context.Background())
+	h.stopPlugins, h.pluginsDone = cancel, make(chan error, 1)
+	go func() { h.pluginsDone <- h.Plugins.Run(runCtx) }()
+	if h.DevGenesys != nil {
+		go h.DevGenesys.Run(runCtx)
+	}
+	select {
+	case <-h.Plugins.Loaded():
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if err := h.Plugins.LoadError(); err != nil {
 		return nil, err
 	}
+	h.logActions()
+	return h.Plugins.Problems(), nil
+}
+
+// logActions says what the host serves, and which actions use a connection
+// the config does not define.
+func (h *Host) logActions() {
 	for _, a := range h.Registry.Current().Actions() {
 		h.Logger.Info("serving action", "action", a.Name, "plugin", a.Plugin.Name, "version", a.Version, "timeout", a.Timeout)
 		for _, c := range a.Connections {
@@ -252,7 +300,6 @@ func (h *Host) Load(ctx context.Context) ([]catalog.Problem, error) {
 			}
 		}
 	}
-	return problems, nil
 }
 
 // Handler returns the HTTP API.
@@ -266,10 +313,10 @@ func (h *Host) serverOptions() server.Options {
 		Auth:            inbound.New(h.Config.Inbound),
 		MaxBodyBytes:    h.Config.MaxBodyBytes,
 		Logger:          h.Logger.Named("http"),
-		Ready:           h.Catalog.Ready,
-		Admin:           h.Catalog,
+		Readiness:       h.Plugins.Readiness,
+		Admin:           adminAPI{h.Plugins},
 		SeparateAdmin:   h.Config.AdminListen != "",
-		Metrics:         h.Metrics,
+		Observer:        h.Metrics,
 		MetricsHandler:  h.MetricsHandler(),
 		SeparateMetrics: h.Config.MetricsListen != "",
 		Audit:           h.Audit,
@@ -318,11 +365,16 @@ func (h *Host) httpServer(addr string, handler http.Handler) *http.Server {
 	}
 }
 
-// Close stops every plugin process, flushes the traces and closes the
-// audit log.
+// Close stops what Load started (every plugin process, the simulator),
+// flushes the traces and closes the audit log. It is safe to call more than
+// once.
 func (h *Host) Close() {
-	if h.Catalog != nil {
-		h.Catalog.Close()
+	if h.stopPlugins != nil {
+		h.stopPlugins()
+		h.stopPlugins = nil
+		if err := <-h.pluginsDone; err != nil {
+			h.Logger.Error("stopping the plugins", "error", err)
+		}
 	}
 	if h.Tracing != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -333,8 +385,32 @@ func (h *Host) Close() {
 	}
 	if h.Audit != nil {
 		h.Audit.Close()
+		h.Audit = nil
 	}
 }
+
+// adminAPI is the admin API of the plugin supervisor, as the server sees it.
+type adminAPI struct{ plugins *catalog.Supervisor }
+
+func (a adminAPI) Plugins() any { return a.plugins.Plugins() }
+
+func (a adminAPI) Reload(ctx context.Context, name string) (any, error) {
+	v, err := a.plugins.Reload(ctx, name)
+	if errors.Is(err, catalog.ErrNoPlugin) {
+		return nil, server.ErrUnknownPlugin
+	}
+	return v, err
+}
+
+// The seams: the metrics observe the pipeline, the server and the
+// connections; the audit hasher digests for the pipeline.
+var (
+	_ pipeline.Observer = (*metrics.Metrics)(nil)
+	_ server.Observer   = (*metrics.Metrics)(nil)
+	_ outbound.Observer = metrics.OutboundObserver{}
+	_ pipeline.Digester = (*audit.Hasher)(nil)
+	_ server.Admin      = adminAPI{}
+)
 
 // tlsConfig is the HTTPS configuration of the tls block, with client
 // certificates verified against the mtls CA: required when mTLS is the only

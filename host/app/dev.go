@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -10,21 +12,27 @@ import (
 	"github.com/switchboard-dev/switchboard/host/genesys/sim"
 )
 
-// StartDevGenesys serves an embedded Genesys Cloud simulator on a loopback
-// port and points the "genesys" connection at it, when the config gives
-// that connection no credential (serve --dev). It returns a function that
-// stops the simulator, and its URL ("" when the config's connection is used).
-func StartDevGenesys(cfg *config.Config) (stop func(), simURL string, err error) {
+// DevGenesys is the Genesys Cloud simulator of development mode, on a
+// loopback port.
+type DevGenesys struct {
+	URL string
+	srv *http.Server
+	ln  net.Listener
+}
+
+// NewDevGenesys points the config's "genesys" connection at an embedded
+// Genesys Cloud simulator, when the connection has no credential (--dev),
+// and returns the simulator, listening but not yet serving (Run). It
+// returns nil when the config's own connection is used.
+func NewDevGenesys(cfg *config.Config) (*DevGenesys, error) {
 	if c, ok := cfg.Connections["genesys"]; ok && c.HasCredential() {
-		return func() {}, "", nil
+		return nil, nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	s := sim.New(sim.Options{})
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
 	base := &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	conn := config.NewConnection("genesys", base)
 	if prev, ok := cfg.Connections["genesys"]; ok {
@@ -38,5 +46,15 @@ func StartDevGenesys(cfg *config.Config) (stop func(), simURL string, err error)
 		ExpiryBuffer: config.DefaultExpiryBuffer,
 	}
 	cfg.Connections["genesys"] = conn
-	return func() { srv.Close() }, base.String(), nil
+	return &DevGenesys{URL: base.String(), ln: ln, srv: &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// Run serves the simulator until ctx is done.
+func (d *DevGenesys) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { d.srv.Close() })
+	defer stop()
+	if err := d.srv.Serve(d.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -162,7 +162,7 @@ func TestUnauthenticatedTraceparentIsNotContinued(t *testing.T) {
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
 	t.Parallel()
 	host, srv := startHost(t, nil) // no inbound auth, as --dev
-	before, _ := host.Catalog.Plugin("echo")
+	before, _ := host.Plugins.Plugin("echo")
 	forms := []map[string]string{
 		{"Origin": "https://evil.example"},
 		{"Sec-Fetch-Site": "cross-site"},
@@ -180,7 +180,7 @@ func TestCrossSiteRequestsAreRefused(t *testing.T) {
 	if a := do(t, "POST", srv.URL+"/admin/plugins/echo/reload", "application/x-www-form-urlencoded", nil, nil); a.status != 415 {
 		t.Errorf("form reload: %d %s", a.status, a.body)
 	}
-	if after, _ := host.Catalog.Plugin("echo"); after.PID != before.PID {
+	if after, _ := host.Plugins.Plugin("echo"); after.PID != before.PID {
 		t.Fatalf("a refused request restarted the plugin (%d → %d)", before.PID, after.PID)
 	}
 	if a := do(t, "POST", srv.URL+"/actions/echo", "application/json", []byte(`{"message":"x"}`), map[string]string{"Sec-Fetch-Site": "same-origin"}); a.status != 200 {

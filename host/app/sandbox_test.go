@@ -33,7 +33,7 @@ func loadWith(t *testing.T, caps sandbox.Capabilities, mutate func(*config.Confi
 		t.Fatal(err)
 	}
 	views := map[string]catalog.PluginView{}
-	for _, v := range host.Catalog.Plugins() {
+	for _, v := range host.Plugins.Plugins() {
 		views[v.Name] = v
 	}
 	return views, logs.String()

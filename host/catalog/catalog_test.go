@@ -115,15 +115,8 @@ func TestPinMismatchNeverRuns(t *testing.T) {
 	os.Mkdir(plugins, 0o755)
 	marker := filepath.Join(dir, "ran")
 	write(t, filepath.Join(plugins, "evil"), "#!/bin/sh\ntouch "+marker+"\n", 0o755)
-	cat, err := New(Options{Dir: plugins, Plugins: map[string]config.Plugin{"evil": {SHA256: strings.Repeat("ab", 32)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close()
-	problems, err := cat.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := runSupervisor(t, Options{Dir: plugins, Plugins: map[string]config.Plugin{"evil": {SHA256: strings.Repeat("ab", 32)}}})
+	problems := cat.Problems()
 	if n := cat.opts.Registry.Current().Len(); n != 0 || len(problems) != 1 || !strings.Contains(problems[0].Err.Error(), "does not match its pin") {
 		t.Fatalf("problems %v, %d actions", problems, n)
 	}
@@ -142,15 +135,8 @@ func TestRequirePinned(t *testing.T) {
 	write(t, filepath.Join(plugins, "echo"), string(data), 0o755)
 	write(t, filepath.Join(plugins, "other"), string(data), 0o755)
 	sum, _ := FileSHA256(echoBin)
-	cat, err := New(Options{Dir: plugins, RequirePinned: true, Plugins: map[string]config.Plugin{"echo": {SHA256: sum}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close()
-	problems, err := cat.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := runSupervisor(t, Options{Dir: plugins, RequirePinned: true, Plugins: map[string]config.Plugin{"echo": {SHA256: sum}}})
+	problems := cat.Problems()
 	if _, ok := cat.opts.Registry.Current().Lookup("echo"); !ok {
 		t.Errorf("the pinned plugin is not served: %v", problems)
 	}
@@ -165,12 +151,8 @@ func TestDuplicateActionFirstKeepsIt(t *testing.T) {
 	data, _ := os.ReadFile(echoBin)
 	write(t, filepath.Join(plugins, "a-echo"), string(data), 0o755)
 	write(t, filepath.Join(plugins, "b-echo"), string(data), 0o755)
-	cat, err := New(Options{Dir: plugins})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close()
-	problems, _ := cat.Load(context.Background())
+	cat := runSupervisor(t, Options{Dir: plugins})
+	problems := cat.Problems()
 	a, ok := cat.opts.Registry.Current().Lookup("echo")
 	if !ok || a.Plugin.Name != "a-echo" {
 		t.Errorf("echo served by %+v, want a-echo", a)
@@ -211,6 +193,7 @@ func TestStartFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			p, err := Start(context.Background(), v, ProcessOptions{SocketRoot: dir, StartTimeout: 3e9})
+			v.Close()
 			if err == nil {
 				p.Kill()
 				t.Fatal("Start succeeded")

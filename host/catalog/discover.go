@@ -44,14 +44,6 @@ func stampOf(fi fs.FileInfo) Stamp {
 		Mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, Ctime: st.Ctim.Sec*1e9 + st.Ctim.Nsec}
 }
 
-// Problem is a plugin that could not be used, and why.
-type Problem struct {
-	Plugin string
-	Err    error
-}
-
-func (p Problem) Error() string { return fmt.Sprintf("plugin %q: %v", p.Plugin, p.Err) }
-
 // Discover lists the plugin binaries in dir, sorted by name: regular files
 // with an execute bit. Symbolic links, directories and other files are
 // skipped with a reason; hidden files (a leading '.', as in-progress copies

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -50,21 +48,21 @@ func (s *outboundServer) register(id uint64, inv *invocation) func() {
 func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) (*pluginv1.OutboundResponse, error) {
 	v, ok := s.invocations.Load(req.GetInvocationId())
 	if !ok {
-		return nil, errorStatus(apierr.New(http.StatusForbidden, "outbound_refused",
+		return nil, toError(apierr.New(http.StatusForbidden, "outbound_refused",
 			"plugin %q: outbound calls are allowed only while one of its actions runs", s.plugin))
 	}
 	inv := v.(*invocation)
 	if !slices.Contains(inv.uses, req.GetConnection()) {
-		return nil, errorStatus(apierr.New(http.StatusForbidden, "outbound_refused",
+		return nil, toError(apierr.New(http.StatusForbidden, "outbound_refused",
 			"action %q did not declare connection %q (the plugin must call Uses(%q))", inv.action, req.GetConnection(), req.GetConnection()))
 	}
 	if !slices.Contains(s.granted, req.GetConnection()) {
-		return nil, errorStatus(apierr.New(http.StatusForbidden, "outbound_refused",
+		return nil, toError(apierr.New(http.StatusForbidden, "outbound_refused",
 			"the config does not grant plugin %q connection %q", s.plugin, req.GetConnection()))
 	}
 	conn, ok := s.pool.Get(req.GetConnection())
 	if !ok {
-		return nil, errorStatus(apierr.New(http.StatusInternalServerError, "connection_not_configured",
+		return nil, toError(apierr.New(http.StatusInternalServerError, "connection_not_configured",
 			"the host's config defines no connection %q, which action %q uses", req.GetConnection(), inv.action))
 	}
 	if inv.hasDL {
@@ -75,30 +73,17 @@ func (s *outboundServer) Do(ctx context.Context, req *pluginv1.OutboundRequest) 
 	if inv.span.IsValid() {
 		ctx = trace.ContextWithSpanContext(ctx, inv.span)
 	}
-	header := make(http.Header, len(req.GetHeaders()))
-	for _, h := range req.GetHeaders() {
-		header[http.CanonicalHeaderKey(h.GetName())] = h.GetValues()
-	}
+	call := fromOutboundRequest(req)
+	call.Idempotent, call.Plugin = inv.idempotent, s.plugin
 	start := time.Now()
-	resp, err := conn.Do(ctx, &outbound.Call{
-		Method:     req.GetMethod(),
-		URL:        req.GetUrl(),
-		Header:     header,
-		Body:       req.GetBody(),
-		Idempotent: inv.idempotent,
-		Plugin:     s.plugin,
-	})
+	resp, err := conn.Do(ctx, call)
 	if inv.record != nil {
 		inv.record.AddOutbound(summary(conn, req, resp, err, time.Since(start)))
 	}
 	if err != nil {
-		return nil, errorStatus(apierr.From(err))
+		return nil, toError(apierr.From(err))
 	}
-	out := &pluginv1.OutboundResponse{Status: int32(resp.Status), Body: resp.Body, Attempts: int32(resp.Attempts)}
-	for k, v := range resp.Header {
-		out.Headers = append(out.Headers, &pluginv1.Header{Name: k, Values: v})
-	}
-	return out, nil
+	return toOutboundResponse(resp), nil
 }
 
 // summary is the audit record of one outbound call: where it went, as a
@@ -143,26 +128,16 @@ func (s *outboundServer) serve(broker interface {
 	id := broker.NextId()
 	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		srv := grpc.NewServer(append(opts,
-			grpc.MaxRecvMsgSize(maxMessageSize),
-			grpc.MaxSendMsgSize(maxMessageSize),
+			grpc.MaxRecvMsgSize(pluginv1.MaxMessageSize),
+			grpc.MaxSendMsgSize(pluginv1.MaxMessageSize),
 			grpc.NumStreamWorkers(outboundWorkers),
-			grpc.InitialWindowSize(windowSize),
-			grpc.InitialConnWindowSize(windowSize),
+			grpc.InitialWindowSize(pluginv1.WindowSize),
+			grpc.InitialConnWindowSize(pluginv1.WindowSize),
 		)...)
 		pluginv1.RegisterOutboundServer(srv, s)
 		return srv
 	})
 	return id
-}
-
-// errorStatus carries a host error to the plugin as a gRPC status whose
-// detail is a pluginv1.Error, as plugins carry theirs to the host.
-func errorStatus(e *apierr.Error) error {
-	st := status.New(codes.Unknown, e.Message)
-	if d, err := st.WithDetails(&pluginv1.Error{Code: e.Code, Message: e.Message, HttpStatus: int32(e.Status), Retryable: e.Retryable}); err == nil {
-		st = d
-	}
-	return st.Err()
 }
 
 var _ pluginv1.OutboundServer = (*outboundServer)(nil)

@@ -25,16 +25,10 @@ import (
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/outbound"
+	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/sandbox"
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
-
-// maxMessageSize bounds every gRPC message between host and plugin, as the
-// SDK does on its side.
-const maxMessageSize = 32 << 20
-
-// windowSize is the HTTP/2 flow-control window of plugin connections.
-const windowSize = 4 << 20
 
 // killTimeout bounds Kill: go-plugin's graceful stop (up to 2 s), then
 // SIGKILL.
@@ -57,9 +51,6 @@ type ProcessOptions struct {
 	LogLevel string
 	// GOMAXPROCS of the plugin process; 0 means 1.
 	GOMAXPROCS int
-	// MaxConcurrency bounds the requests in flight to the process; beyond
-	// it requests answer 503 at once. 0: no bound.
-	MaxConcurrency int
 	// Outbound holds the connections the plugin's actions may call.
 	Outbound *outbound.Pool
 	// Sandbox is the plugin's sandbox; Capabilities what this machine can
@@ -96,28 +87,19 @@ type Process struct {
 	client   *plugin.Client
 	conn     *grpc.ClientConn
 	rpc      pluginv1.ActionPluginClient
-	describe *pluginv1.DescribeResponse
-	actions  map[string]*pluginv1.Action
+	version  string
+	actions  []registry.Description
+	uses     map[string][]string // connections by action
 	outbound *outboundServer
 	pid      int
 	dir      string
-	started  time.Time
 	sandbox  SandboxView
 
-	maxInflight int64
-	inflight    atomic.Int64
-	stopping    atomic.Bool   // set before the host stops it: its exit is no crash
-	exited      chan struct{} // closed when the process has ended
-	killOnce    sync.Once
-}
-
-// SandboxView is what a plugin process runs in, as the admin API shows it.
-type SandboxView struct {
-	Mode    sandbox.Mode `json:"mode"`
-	Applied []string     `json:"applied"`
-	Missing []string     `json:"missing,omitempty"`
-	UID     int          `json:"uid"`
-	GID     int          `json:"gid"`
+	inflight atomic.Int64
+	stopping atomic.Bool   // set before the host stops it: its exit is no crash
+	exited   chan struct{} // closed when the process has ended
+	killOnce sync.Once
+	killErr  error
 }
 
 // Verified is a plugin binary that was read once: its bytes are sealed in
@@ -150,10 +132,10 @@ func (v *Verified) Close() error { return v.exe.Close() }
 
 // Start starts a verified binary in its sandbox, performs the go-plugin
 // handshake and asks the plugin to describe its actions. On any failure the
-// process is killed and the error says at which step it failed. Start
-// closes v.
+// process is stopped and the error says at which step it failed (and, if
+// stopping it failed too, that as well). v stays open: one verification
+// may start several processes.
 func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, err error) {
-	defer v.Close() // the child has its own copy once started
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 10 * time.Second
 	}
@@ -161,7 +143,7 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	bin, exe := v.Binary, v.exe
+	bin := v.Binary
 	if opts.Pin != "" && bin.SHA256 != opts.Pin {
 		return nil, fmt.Errorf("verify: the binary's SHA-256 %s does not match its pin %s; it was not run", bin.SHA256, opts.Pin)
 	}
@@ -191,7 +173,7 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 	// The plugin gets this environment and nothing of the host's (go-plugin
 	// adds only its handshake variables).
 	cmd := &command{
-		name: bin.Name, path: bin.Path, exe: exe, dir: dir, plan: plan, cred: cred,
+		name: bin.Name, path: bin.Path, exe: v.exe, dir: dir, plan: plan, cred: cred,
 		env: []string{
 			"TMPDIR=" + dir,
 			"HOME=" + dir,
@@ -211,19 +193,18 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 		SkipHostEnv:      true,
 		Logger:           escapedLogger(logger), // go-plugin names it after the runner: the plugin's name
 		GRPCDialOptions: []grpc.DialOption{
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
-			// Fixed flow-control windows turn off gRPC's bandwidth-delay
-			// probing, whose PING round trips cost as much as a call on a
-			// local socket.
-			grpc.WithInitialWindowSize(windowSize),
-			grpc.WithInitialConnWindowSize(windowSize),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(pluginv1.MaxMessageSize), grpc.MaxCallSendMsgSize(pluginv1.MaxMessageSize)),
+			grpc.WithInitialWindowSize(pluginv1.WindowSize),
+			grpc.WithInitialConnWindowSize(pluginv1.WindowSize),
 		},
 	})
-	p = &Process{bin: bin, client: client, dir: dir, sandbox: view, maxInflight: int64(opts.MaxConcurrency), exited: make(chan struct{}), started: time.Now()}
+	p = &Process{bin: bin, client: client, dir: dir, sandbox: view, exited: make(chan struct{})}
 	defer func() {
 		if err != nil {
-			p.stopping.Store(true)
-			p.Kill()
+			if kerr := p.Kill(); kerr != nil {
+				err = fmt.Errorf("%w; additionally, cleanup: %v", err, kerr)
+			}
+			p = nil
 		}
 	}()
 
@@ -258,19 +239,16 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
-	p.describe, err = p.rpc.Describe(ctx, &pluginv1.DescribeRequest{OutboundBrokerId: brokerID})
+	resp, err := p.rpc.Describe(ctx, &pluginv1.DescribeRequest{OutboundBrokerId: brokerID})
 	if err != nil {
 		return p, fmt.Errorf("describe: %w", err)
 	}
-	if len(p.describe.GetActions()) == 0 {
-		return p, errors.New("describe: the plugin serves no actions")
+	if p.version, p.actions, err = fromDescribeResponse(resp); err != nil {
+		return p, fmt.Errorf("describe: %w", err)
 	}
-	p.actions = make(map[string]*pluginv1.Action, len(p.describe.GetActions()))
-	for _, a := range p.describe.GetActions() {
-		if _, dup := p.actions[a.GetName()]; dup {
-			return p, fmt.Errorf("describe: the plugin declares action %q twice", a.GetName())
-		}
-		p.actions[a.GetName()] = a
+	p.uses = make(map[string][]string, len(p.actions))
+	for _, a := range p.actions {
+		p.uses[a.Name] = a.Connections
 	}
 	return p, nil
 }
@@ -282,10 +260,10 @@ func (p *Process) Binary() Binary { return p.bin }
 func (p *Process) PID() int { return p.pid }
 
 // Actions returns the actions the plugin described.
-func (p *Process) Actions() []*pluginv1.Action { return p.describe.GetActions() }
+func (p *Process) Actions() []registry.Description { return p.actions }
 
 // Version returns the version the plugin reported.
-func (p *Process) Version() string { return p.describe.GetVersion() }
+func (p *Process) Version() string { return p.version }
 
 // Exited returns a channel closed when the process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
@@ -309,24 +287,10 @@ func (p *Process) Health(ctx context.Context) error {
 	return nil
 }
 
-// Drain waits until no request is in flight, until the timeout, or until
-// stop is closed.
-func (p *Process) Drain(timeout time.Duration, stop <-chan struct{}) {
-	deadline := time.Now().Add(timeout)
-	for p.inflight.Load() > 0 && time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return
-		case <-stop:
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// Kill stops the process, gracefully then by force, within killTimeout, and
-// removes its private directory. It is safe to call more than once.
-func (p *Process) Kill() {
+// Kill stops the process, gracefully then by force within killTimeout, and
+// removes its private directory. It is safe to call more than once; every
+// call returns the first one's error.
+func (p *Process) Kill() error {
 	p.killOnce.Do(func() {
 		p.stopping.Store(true)
 		done := make(chan struct{})
@@ -338,48 +302,46 @@ func (p *Process) Kill() {
 		case <-done:
 		case <-time.After(killTimeout):
 			if p.pid > 0 {
-				syscall.Kill(p.pid, syscall.SIGKILL)
+				if err := syscall.Kill(p.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+					p.killErr = fmt.Errorf("plugin %s (pid %d) did not stop within %v, and SIGKILL failed: %w", p.bin.Name, p.pid, killTimeout, err)
+				}
 			}
 		}
-		os.RemoveAll(p.dir)
+		if err := os.RemoveAll(p.dir); err != nil {
+			p.killErr = errors.Join(p.killErr, fmt.Errorf("removing the private directory of plugin %s: %w", p.bin.Name, err))
+		}
 	})
+	return p.killErr
 }
 
 // Invoke runs one action in the plugin. Failures are *apierr.Error: the
 // plugin's own typed error, or what the transport's failure means for the
 // caller.
-func (p *Process) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
-	n := p.inflight.Add(1)
+func (p *Process) Invoke(ctx context.Context, inv *registry.Invocation) ([]byte, error) {
+	p.inflight.Add(1)
 	defer p.inflight.Add(-1)
-	if p.maxInflight > 0 && n > p.maxInflight {
-		e := apierr.New(http.StatusServiceUnavailable, "plugin_busy", "plugin %q already runs %d requests, its max_concurrency", p.bin.Name, p.maxInflight)
-		e.RetryAfter = time.Second
-		return nil, e
+	if uses := p.uses[inv.Action]; len(uses) > 0 {
+		call := &invocation{action: inv.Action, uses: uses, record: audit.FromContext(ctx), span: trace.SpanContextFromContext(ctx)}
+		call.deadline, call.hasDL = ctx.Deadline()
+		for _, a := range p.actions {
+			if a.Name == inv.Action {
+				call.idempotent = a.Idempotent
+			}
+		}
+		defer p.outbound.register(inv.ID, call)()
 	}
-	if a := p.actions[req.GetAction()]; len(a.GetConnections()) > 0 {
-		inv := &invocation{action: a.GetName(), uses: a.GetConnections(), idempotent: a.GetIdempotent(),
-			record: audit.FromContext(ctx), span: trace.SpanContextFromContext(ctx)}
-		inv.deadline, inv.hasDL = ctx.Deadline()
-		defer p.outbound.register(req.GetInvocationId(), inv)()
-	}
-	resp, err := p.rpc.Invoke(ctx, req)
+	resp, err := p.rpc.Invoke(ctx, toInvokeRequest(inv))
 	if err != nil {
-		return nil, p.invokeError(ctx, req.GetAction(), err)
+		return nil, p.invokeError(ctx, inv.Action, err)
 	}
 	return resp.GetOutput(), nil
 }
 
 func (p *Process) invokeError(ctx context.Context, action string, err error) error {
-	st := status.Convert(err)
-	for _, d := range st.Details() {
-		if e, ok := d.(*pluginv1.Error); ok {
-			s := int(e.GetHttpStatus())
-			if s < 400 || s > 599 {
-				s = http.StatusInternalServerError
-			}
-			return &apierr.Error{Status: s, Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable()}
-		}
+	if e, ok := fromError(err); ok {
+		return e
 	}
+	st := status.Convert(err)
 	switch {
 	case st.Code() == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return apierr.Wrap(err, http.StatusGatewayTimeout, "timeout", "action %q did not answer within its time budget", action)
@@ -415,4 +377,7 @@ type pluginClient struct {
 	broker *plugin.GRPCBroker
 }
 
-var _ plugin.GRPCPlugin = hostPlugin{}
+var (
+	_ plugin.GRPCPlugin = hostPlugin{}
+	_ process           = (*Process)(nil)
+)

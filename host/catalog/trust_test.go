@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/host/config"
-	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+	"github.com/switchboard-dev/switchboard/host/registry"
 )
 
 func sha256File(t *testing.T, path string) string {
@@ -120,6 +120,7 @@ func TestInPlaceRewriteNeverRunsOtherBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, err := Start(context.Background(), v, ProcessOptions{SocketRoot: dir, Pin: pin})
+		v.Close()
 		if err != nil {
 			if !strings.Contains(err.Error(), "does not match its pin") {
 				t.Fatalf("launch %d: %v", launch, err)
@@ -128,7 +129,7 @@ func TestInPlaceRewriteNeverRunsOtherBytes(t *testing.T) {
 			continue
 		}
 		ran++
-		out, err := p.Invoke(context.Background(), &pluginv1.InvokeRequest{Action: "meta", RequestId: "r", Input: []byte(`{}`), InvocationId: 1})
+		out, err := p.Invoke(context.Background(), &registry.Invocation{Action: "meta", RequestID: "r", Input: []byte(`{}`), ID: 1})
 		if err != nil {
 			t.Errorf("launch %d: meta: %v", launch, err)
 		}
@@ -150,15 +151,30 @@ func TestInPlaceRewriteNeverRunsOtherBytes(t *testing.T) {
 	}
 }
 
-// loadCatalog loads a catalog over dir with the given plugin config.
-func loadCatalog(t *testing.T, dir string, plugins map[string]config.Plugin, sup Supervision) *Catalog {
+// loadCatalog runs a supervisor over dir with the given plugin config and
+// waits for its first load; the test's cleanup stops it.
+func loadCatalog(t *testing.T, dir string, plugins map[string]config.Plugin, sup Supervision) *Supervisor {
 	t.Helper()
-	cat, err := New(Options{Dir: dir, Plugins: plugins, Supervision: sup})
+	return runSupervisor(t, Options{Dir: dir, Plugins: plugins, Supervision: sup})
+}
+
+func runSupervisor(t *testing.T, opts Options) *Supervisor {
+	t.Helper()
+	cat, err := NewSupervisor(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cat.Close)
-	if _, err := cat.Load(context.Background()); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cat.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("stopping the plugins: %v", err)
+		}
+	})
+	<-cat.Loaded()
+	if err := cat.LoadError(); err != nil {
 		t.Fatal(err)
 	}
 	return cat
@@ -181,7 +197,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func servedBy(cat *Catalog, action string) string {
+func servedBy(cat *Supervisor, action string) string {
 	a, ok := cat.opts.Registry.Current().Lookup(action)
 	if !ok {
 		return ""
@@ -276,12 +292,7 @@ func TestUngrantedConnectionIsRefused(t *testing.T) {
 		t.Errorf("granted: %+v", v)
 	}
 
-	dev, err := New(Options{Dir: dir, GrantDeclared: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	dev.Load(context.Background())
+	dev := runSupervisor(t, Options{Dir: dir, GrantDeclared: true})
 	if v, _ := dev.Plugin("testplugin"); v.State != StateServing {
 		t.Errorf("development mode: %+v", v)
 	}

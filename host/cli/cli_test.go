@@ -118,7 +118,28 @@ func serveEnv(t *testing.T, env []string, args ...string) *serving {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not start:\n%s", s.logs)
 	}
+	waitReady(t, s.url)
 	return s
+}
+
+// waitReady waits until the host says it is ready: it serves HTTP before its
+// plugins are loaded.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became ready (%v)", url, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // children returns the pids of the processes whose parent is pid.

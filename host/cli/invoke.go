@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/app"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 )
@@ -43,13 +42,6 @@ timing, on standard error.`,
 			// Plugin failures and load problems still reach stderr.
 			cfg.LogLevel = "warn"
 			logger := app.NewLogger(cfg)
-			if dev {
-				stop, _, err := app.StartDevGenesys(cfg)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
 			stderr := cmd.ErrOrStderr()
 			start := time.Now()
 			host, err := newHost(cfg, logger, app.Options{Dev: dev})
@@ -80,14 +72,18 @@ timing, on standard error.`,
 			if trace {
 				fmt.Fprintf(stderr, "%-16s %9s\n", "total", ms(time.Since(begin)))
 			}
+			// The answer serve would give: errors = "data" applied.
+			reply := pipeline.Answer(res, err)
 			out := cmd.OutOrStdout()
-			if err != nil {
-				e := apierr.From(err)
-				b, _ := json.Marshal(e.Body(call.RequestID))
+			if reply.Err != nil {
+				b, _ := json.Marshal(reply.Err.Body(call.RequestID))
 				fmt.Fprintln(out, string(b))
 				return exitError(1)
 			}
-			fmt.Fprintln(out, string(res.Output))
+			fmt.Fprintln(out, string(reply.Body))
+			if reply.Code != "ok" {
+				return exitError(1) // a failure answered as data
+			}
 			return nil
 		},
 	}

@@ -41,7 +41,7 @@ any plugin is refused.`,
 			if err != nil {
 				return err
 			}
-			views := host.Catalog.Plugins()
+			views := host.Plugins.Plugins()
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)

@@ -149,6 +149,7 @@ plugin "hostileplugin" {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	waitReady(t, h.url)
 	return h
 }
 

@@ -4,12 +4,9 @@
 package config
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,9 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
-	"github.com/switchboard-dev/switchboard/host/mapping"
 	"github.com/switchboard-dev/switchboard/host/sandbox"
 )
 
@@ -80,126 +75,11 @@ type Config struct {
 	secrets []string // every value env() returned
 }
 
-// Inbound is how callers (Genesys Cloud) authenticate. Any enabled method
-// admits a request.
-type Inbound struct {
-	Basic  *Basic
-	APIKey *APIKey
-	OAuth  *InboundOAuth
-	MTLS   *MTLS
-}
-
-// Enabled reports whether any inbound authentication is configured.
-func (in Inbound) Enabled() bool {
-	return in.Basic != nil || in.APIKey != nil || in.OAuth != nil || in.MTLS != nil
-}
-
-// InboundOAuth is the host's own token endpoint (POST /oauth/token, client
-// credentials) for Genesys Cloud's "User Defined (OAuth)" credential type:
-// Genesys's customAuth action fetches a bearer token there.
-type InboundOAuth struct {
-	ClientID     string
-	ClientSecret string
-	TokenTTL     time.Duration // default 1 h
-}
-
-// MTLS admits callers presenting a client certificate signed by the CA
-// (Genesys Cloud's client certificate). It needs the tls block. Genesys's
-// certificates come from its regional private CA or DigiCert, which sign
-// certificates for others too: the allowed lists say which of the CA's
-// certificates are the caller's. With all three empty, any certificate the
-// CA signed is admitted (and the host warns at start).
-type MTLS struct {
-	ClientCAFile string
-	// AllowedSubjects are subject distinguished names in RFC 2253 form, as
-	// Go prints them ("CN=genesys,O=Genesys,C=US").
-	AllowedSubjects []string
-	// AllowedSANs are subject alternative names: DNS names, e-mail
-	// addresses, URIs or IP addresses.
-	AllowedSANs []string
-	// AllowedFingerprints are SHA-256 fingerprints of the certificate, hex,
-	// lower case, without colons.
-	AllowedFingerprints []string
-}
-
-// Restricted reports whether the allowed lists name the admitted certificates.
-func (m *MTLS) Restricted() bool {
-	return len(m.AllowedSubjects)+len(m.AllowedSANs)+len(m.AllowedFingerprints) > 0
-}
-
-// TLS is the certificate the host serves HTTPS with.
-type TLS struct {
-	CertFile, KeyFile string
-}
-
 // Contract-check modes.
 const (
 	ContractEnforce = "enforce" // a breach of a Genesys contract rule refuses the action
 	ContractWarn    = "warn"    // it is logged only
 )
-
-// Basic is HTTP Basic authentication with one credential (Genesys Cloud's
-// "Basic Auth" credential type).
-type Basic struct {
-	Username string
-	Password string
-}
-
-// APIKey is a header carrying one of several keys (Genesys Cloud's "User
-// Defined" credential type). Several keys allow rotation without downtime.
-type APIKey struct {
-	Header string
-	Keys   []string
-}
-
-// Plugin is the config of one plugin binary.
-type Plugin struct {
-	SHA256 string // hex, lower case; empty: not pinned
-	// Connections are the connections the operator grants the plugin: an
-	// action may call a connection only if it declares it (Uses) and it is
-	// granted here. Nil: none (under --dev, what the plugin declares).
-	Connections []string
-	// Sandbox is the plugin's sandbox mode; "" means the top-level one.
-	Sandbox sandbox.Mode
-	// SandboxRead are extra paths the plugin may read and execute.
-	SandboxRead []string
-	// Limits are the plugin process's resource limits.
-	Limits sandbox.Limits
-	// UID and GID override PluginUID and PluginGID; 0: those.
-	UID, GID int
-	// GOMAXPROCS of the plugin process. Default 1: a plugin mostly waits on
-	// the host and downstream APIs, and one OS thread of Go scheduler saves
-	// the cross-thread wake-ups that dominate a local gRPC call.
-	GOMAXPROCS int
-	// MaxConcurrency bounds the requests in flight to the plugin (a
-	// bulkhead); beyond it requests answer 503 at once. 0: no bound.
-	MaxConcurrency int
-}
-
-// DefaultPluginGOMAXPROCS is the GOMAXPROCS of plugins that set none.
-const DefaultPluginGOMAXPROCS = 1
-
-// DefaultPluginUser is the uid and gid plugins run as when the host is root
-// (nobody).
-const DefaultPluginUser = 65534
-
-// DefaultPlugin is the config of a plugin binary that has no plugin block.
-func DefaultPlugin() Plugin {
-	return Plugin{GOMAXPROCS: DefaultPluginGOMAXPROCS, Limits: sandbox.DefaultLimits()}
-}
-
-// Action is the config's changes to one action.
-type Action struct {
-	Timeout time.Duration  // 0: the plugin's, else DefaultActionTimeout
-	Mapping []mapping.Rule // nil: the plugin's
-	// AuditHMAC are JSON pointers of input fields written to the audit log
-	// as HMAC-SHA256 digests (needs Audit.HMACKey).
-	AuditHMAC []string
-	// ErrorsAsData answers failures with 200 and {"ok": false, "status",
-	// "code", "message", "retryable"}, successes with "ok": true, for flows
-	// that cannot read failure outputs (errors = "data").
-	ErrorsAsData bool
-}
 
 // Audit is the audit log.
 type Audit struct {
@@ -342,46 +222,6 @@ type file struct {
 
 type durationAttr = *string
 
-type inboundBlock struct {
-	Basic  *basicBlock  `hcl:"basic,block"`
-	APIKey *apiKeyBlock `hcl:"api_key,block"`
-	OAuth  *oauthBlock  `hcl:"oauth,block"`
-	MTLS   *mtlsBlock   `hcl:"mtls,block"`
-}
-
-type oauthBlock struct {
-	ClientID     string       `hcl:"client_id"`
-	ClientSecret string       `hcl:"client_secret"`
-	TokenTTL     durationAttr `hcl:"token_ttl,optional"`
-	Range        hcl.Range    `hcl:",def_range"`
-}
-
-type mtlsBlock struct {
-	ClientCAFile        string    `hcl:"client_ca_file"`
-	AllowedSubjects     []string  `hcl:"allowed_subjects,optional"`
-	AllowedSANs         []string  `hcl:"allowed_sans,optional"`
-	AllowedFingerprints []string  `hcl:"allowed_fingerprints,optional"`
-	Range               hcl.Range `hcl:",def_range"`
-}
-
-type tlsBlock struct {
-	CertFile string    `hcl:"cert_file"`
-	KeyFile  string    `hcl:"key_file"`
-	Range    hcl.Range `hcl:",def_range"`
-}
-
-type basicBlock struct {
-	Username string    `hcl:"username"`
-	Password string    `hcl:"password"`
-	Range    hcl.Range `hcl:",def_range"`
-}
-
-type apiKeyBlock struct {
-	Header *string   `hcl:"header,optional"`
-	Keys   []string  `hcl:"keys"`
-	Range  hcl.Range `hcl:",def_range"`
-}
-
 type auditBlock struct {
 	Path       string    `hcl:"path"`
 	HMACKey    *string   `hcl:"hmac_key,optional"`
@@ -397,53 +237,70 @@ type tracingBlock struct {
 	Range       hcl.Range `hcl:",def_range"`
 }
 
-type pluginBlock struct {
-	Name        string       `hcl:"name,label"`
-	SHA256      *string      `hcl:"sha256,optional"`
-	GOMAXPROCS  *int         `hcl:"gomaxprocs,optional"`
-	MaxConc     *int         `hcl:"max_concurrency,optional"`
-	Connections []string     `hcl:"connections,optional"`
-	Sandbox     *string      `hcl:"sandbox,optional"`
-	SandboxRead []string     `hcl:"sandbox_read,optional"`
-	UID         *int         `hcl:"uid,optional"`
-	GID         *int         `hcl:"gid,optional"`
-	Limits      *limitsBlock `hcl:"limits,block"`
-	Range       hcl.Range    `hcl:",def_range"`
-}
-
-type limitsBlock struct {
-	OpenFiles      *int64 `hcl:"open_files,optional"`
-	Processes      *int64 `hcl:"processes,optional"`
-	AddressSpaceMB *int64 `hcl:"address_space_mb,optional"`
-}
-
-type actionBlock struct {
-	Name            string               `hcl:"name,label"`
-	Timeout         durationAttr         `hcl:"timeout,optional"`
-	TimeoutRange    hcl.Range            `hcl:"timeout,attr_range"`
-	Mapping         map[string]string    `hcl:"mapping,optional"`
-	MappingDefaults map[string]cty.Value `hcl:"mapping_defaults,optional"`
-	AuditHMAC       []string             `hcl:"audit_hmac,optional"`
-	Errors          *string              `hcl:"errors,optional"`
-	Range           hcl.Range            `hcl:",def_range"`
-}
-
+// config checks the file block by block and fills in the defaults. Every
+// block is checked even after an error, so that the error lists all of the
+// file's mistakes, in this order.
 func (f *file) config() (*Config, error) {
+	// The checks across blocks, each passed to the block whose error it is.
+	haveTLS := f.TLS != nil                                                           // inbound mtls needs the tls block
+	haveHMACKey := f.Audit != nil && f.Audit.HMACKey != nil && *f.Audit.HMACKey != "" // audit_hmac needs audit.hmac_key
+
 	c := Default()
-	var errs []error
-	fail := func(r hcl.Range, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", r, fmt.Sprintf(format, args...)))
+	var err error
+	errs := []error{f.hostSettings(c)} // errors.Join drops the nils
+	c.Inbound, err = f.Inbound.inbound(haveTLS)
+	errs = append(errs, err)
+	c.TLS = f.TLS.tls()
+	errs = append(errs, f.pluginSettings(c))
+	c.Audit, err = f.Audit.audit()
+	errs = append(errs, err)
+	c.Tracing, err = f.Tracing.tracing()
+	errs = append(errs, err)
+	for i := range f.Plugins {
+		p := &f.Plugins[i]
+		if _, dup := c.Plugins[p.Name]; dup {
+			errs = append(errs, errAt(p.Range, "plugin %q is configured twice", p.Name))
+		}
+		c.Plugins[p.Name], err = p.plugin()
+		errs = append(errs, err)
 	}
+	for i := range f.Actions {
+		a := &f.Actions[i]
+		if _, dup := c.Actions[a.Name]; dup {
+			errs = append(errs, errAt(a.Range, "action %q is configured twice", a.Name))
+		}
+		c.Actions[a.Name], err = a.action(haveHMACKey)
+		errs = append(errs, err)
+	}
+	for i := range f.Connections {
+		b := &f.Connections[i]
+		if _, dup := c.Connections[b.Name]; dup {
+			errs = append(errs, errAt(b.Range, "connection %q is configured twice", b.Name))
+			continue
+		}
+		conn, err := b.connection()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.Connections[b.Name] = conn
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// hostSettings checks the top-level settings of the host's own server:
+// listeners, body limit, timeouts and logging.
+func (f *file) hostSettings(c *Config) error {
+	var errs []error
 	setString(&c.Listen, f.Listen)
 	setString(&c.AdminListen, f.AdminListen)
 	setString(&c.MetricsListen, f.MetricsListen)
-	setString(&c.PluginDir, f.PluginDir)
-	if f.RequirePinnedPlugins != nil {
-		c.RequirePinnedPlugins = *f.RequirePinnedPlugins
-	}
 	if f.MaxBodyBytes != nil {
 		if *f.MaxBodyBytes < 1 || *f.MaxBodyBytes > MaxMaxBodyBytes {
-			fail(f.MaxBodyBytesRange, "max_body_bytes must be between 1 and %d", MaxMaxBodyBytes)
+			errs = append(errs, errAt(f.MaxBodyBytesRange, "max_body_bytes must be between 1 and %d", MaxMaxBodyBytes))
 		}
 		c.MaxBodyBytes = *f.MaxBodyBytes
 	}
@@ -462,249 +319,108 @@ func (f *file) config() (*Config, error) {
 		{&c.ShutdownTimeout, f.ShutdownTimeout, f.ShutdownRange, "shutdown_timeout", 0, 10 * time.Minute},
 	} {
 		if err := parseDuration(d.dst, d.src, d.name, d.min, d.max); err != nil {
-			fail(d.r, "%v", err)
+			errs = append(errs, errAt(d.r, "%v", err))
 		}
 	}
 	if f.LogLevel != nil {
 		if hclog.LevelFromString(*f.LogLevel) == hclog.NoLevel {
-			fail(f.LogLevelRange, "log_level %q: use trace, debug, info, warn or error", *f.LogLevel)
+			errs = append(errs, errAt(f.LogLevelRange, "log_level %q: use trace, debug, info, warn or error", *f.LogLevel))
 		}
 		c.LogLevel = *f.LogLevel
 	}
 	if f.LogFormat != nil {
 		if *f.LogFormat != "text" && *f.LogFormat != "json" {
-			fail(f.LogFormatRange, "log_format %q: use text or json", *f.LogFormat)
+			errs = append(errs, errAt(f.LogFormatRange, "log_format %q: use text or json", *f.LogFormat))
 		}
 		c.LogFormat = *f.LogFormat
 	}
+	return errors.Join(errs...)
+}
 
-	if in := f.Inbound; in != nil {
-		if b := in.Basic; b != nil {
-			if b.Username == "" || len(b.Password) < minSecretLength {
-				fail(b.Range, "inbound basic: username must not be empty and password must be at least %d characters", minSecretLength)
-			}
-			c.Inbound.Basic = &Basic{Username: b.Username, Password: b.Password}
-		}
-		if k := in.APIKey; k != nil {
-			header := DefaultAPIKeyHeader
-			setString(&header, k.Header)
-			if len(k.Keys) == 0 {
-				fail(k.Range, "inbound api_key: keys must hold at least one key")
-			}
-			for i, key := range k.Keys {
-				if len(key) < minSecretLength {
-					fail(k.Range, "inbound api_key: key #%d is shorter than %d characters", i+1, minSecretLength)
-				}
-			}
-			if header == "" || header == "Authorization" {
-				fail(k.Range, "inbound api_key: header %q cannot carry an API key", header)
-			}
-			c.Inbound.APIKey = &APIKey{Header: header, Keys: k.Keys}
-		}
-		if o := in.OAuth; o != nil {
-			oa := &InboundOAuth{ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: time.Hour}
-			if o.ClientID == "" || len(o.ClientSecret) < minSecretLength {
-				fail(o.Range, "inbound oauth: client_id must not be empty and client_secret must be at least %d characters", minSecretLength)
-			}
-			if err := parseDuration(&oa.TokenTTL, o.TokenTTL, "inbound oauth token_ttl", time.Minute, 24*time.Hour); err != nil {
-				fail(o.Range, "%v", err)
-			}
-			c.Inbound.OAuth = oa
-		}
-		if m := in.MTLS; m != nil {
-			c.Inbound.MTLS = &MTLS{ClientCAFile: m.ClientCAFile, AllowedSubjects: m.AllowedSubjects, AllowedSANs: m.AllowedSANs}
-			for _, fp := range m.AllowedFingerprints {
-				norm := strings.ToLower(strings.ReplaceAll(fp, ":", ""))
-				if b, err := hex.DecodeString(norm); err != nil || len(b) != 32 {
-					fail(m.Range, "inbound mtls: allowed_fingerprints: %q is not a SHA-256 fingerprint (64 hex digits, colons allowed)", fp)
-				}
-				c.Inbound.MTLS.AllowedFingerprints = append(c.Inbound.MTLS.AllowedFingerprints, norm)
-			}
-			if f.TLS == nil {
-				fail(m.Range, "inbound mtls needs a tls { cert_file key_file } block: client certificates come with HTTPS")
-			}
-		}
-	}
-	if t := f.TLS; t != nil {
-		c.TLS = &TLS{CertFile: t.CertFile, KeyFile: t.KeyFile}
+// pluginSettings checks the top-level settings of plugins and their
+// actions: where they are, how they run, how their contracts are checked.
+func (f *file) pluginSettings(c *Config) error {
+	var errs []error
+	setString(&c.PluginDir, f.PluginDir)
+	if f.RequirePinnedPlugins != nil {
+		c.RequirePinnedPlugins = *f.RequirePinnedPlugins
 	}
 	if f.Sandbox != nil {
 		m, err := sandbox.ParseMode(*f.Sandbox)
 		if err != nil {
-			fail(f.SandboxRange, "%v", err)
+			errs = append(errs, errAt(f.SandboxRange, "%v", err))
 		}
 		c.Sandbox = m
 	}
 	setString(&c.SandboxLauncher, f.SandboxLauncher)
 	if err := checkID(&c.PluginUID, f.PluginUID, "plugin_uid"); err != nil {
-		fail(f.PluginUIDRange, "%v", err)
+		errs = append(errs, errAt(f.PluginUIDRange, "%v", err))
 	}
 	if err := checkID(&c.PluginGID, f.PluginGID, "plugin_gid"); err != nil {
-		fail(f.PluginGIDRange, "%v", err)
+		errs = append(errs, errAt(f.PluginGIDRange, "%v", err))
 	}
 	if f.ContractChecks != nil {
 		if *f.ContractChecks != ContractEnforce && *f.ContractChecks != ContractWarn {
-			fail(f.ContractChecksRange, "contract_checks %q: use %q or %q", *f.ContractChecks, ContractEnforce, ContractWarn)
+			errs = append(errs, errAt(f.ContractChecksRange, "contract_checks %q: use %q or %q", *f.ContractChecks, ContractEnforce, ContractWarn))
 		}
 		c.ContractChecks = *f.ContractChecks
 	}
+	return errors.Join(errs...)
+}
 
-	if a := f.Audit; a != nil {
-		c.Audit = &Audit{Path: a.Path}
-		setString(&c.Audit.HMACKey, a.HMACKey)
-		if a.FailClosed != nil {
-			c.Audit.FailClosed = *a.FailClosed
-		}
-		if a.Path == "" {
-			fail(a.Range, "audit: path must name a file, or \"-\" for standard output")
-		}
-		if a.HMACKey != nil && len(*a.HMACKey) < minSecretLength {
-			fail(a.Range, "audit: hmac_key must be at least %d characters", minSecretLength)
-		}
+// audit checks the audit block; nil: no audit log.
+func (a *auditBlock) audit() (*Audit, error) {
+	if a == nil {
+		return nil, nil
 	}
-	if t := f.Tracing; t != nil {
-		c.Tracing = &Tracing{Endpoint: t.Endpoint, SampleRatio: 1, ServiceName: "switchboard"}
-		if t.Insecure != nil {
-			c.Tracing.Insecure = *t.Insecure
-		}
-		if t.SampleRatio != nil {
-			if *t.SampleRatio < 0 || *t.SampleRatio > 1 {
-				fail(t.Range, "tracing: sample_ratio must be between 0 and 1")
-			}
-			c.Tracing.SampleRatio = *t.SampleRatio
-		}
-		setString(&c.Tracing.ServiceName, t.ServiceName)
-		if t.Endpoint == "" {
-			fail(t.Range, "tracing: endpoint must be host:port of an OTLP gRPC receiver")
-		}
+	var errs []error
+	res := &Audit{Path: a.Path}
+	setString(&res.HMACKey, a.HMACKey)
+	if a.FailClosed != nil {
+		res.FailClosed = *a.FailClosed
 	}
-
-	for _, p := range f.Plugins {
-		if _, dup := c.Plugins[p.Name]; dup {
-			fail(p.Range, "plugin %q is configured twice", p.Name)
-		}
-		pc := DefaultPlugin()
-		pc.Connections, pc.SandboxRead = p.Connections, p.SandboxRead
-		if p.Sandbox != nil {
-			m, err := sandbox.ParseMode(*p.Sandbox)
-			if err != nil {
-				fail(p.Range, "plugin %q: %v", p.Name, err)
-			}
-			pc.Sandbox = m
-		}
-		for _, path := range p.SandboxRead {
-			if !filepath.IsAbs(path) {
-				fail(p.Range, "plugin %q: sandbox_read %q: give an absolute path", p.Name, path)
-			}
-		}
-		if err := checkID(&pc.UID, p.UID, "uid"); err != nil {
-			fail(p.Range, "plugin %q: %v", p.Name, err)
-		}
-		if err := checkID(&pc.GID, p.GID, "gid"); err != nil {
-			fail(p.Range, "plugin %q: %v", p.Name, err)
-		}
-		if l := p.Limits; l != nil {
-			for _, v := range []struct {
-				dst  *uint64
-				src  *int64
-				name string
-				unit uint64
-			}{
-				{&pc.Limits.OpenFiles, l.OpenFiles, "open_files", 1},
-				{&pc.Limits.Processes, l.Processes, "processes", 1},
-				{&pc.Limits.AddressSpace, l.AddressSpaceMB, "address_space_mb", 1 << 20},
-			} {
-				if v.src == nil {
-					continue
-				}
-				if *v.src < 16 || *v.src > 1<<30 {
-					fail(p.Range, "plugin %q: limits %s must be between 16 and %d", p.Name, v.name, 1<<30)
-				}
-				*v.dst = uint64(*v.src) * v.unit
-			}
-		}
-		if p.SHA256 != nil {
-			sum, err := hex.DecodeString(*p.SHA256)
-			if err != nil || len(sum) != 32 {
-				fail(p.Range, "plugin %q: sha256 must be 64 hex digits (see `switchboard checksum FILE`)", p.Name)
-			}
-			pc.SHA256 = hex.EncodeToString(sum)
-		}
-		if p.GOMAXPROCS != nil {
-			if *p.GOMAXPROCS < 1 || *p.GOMAXPROCS > 1024 {
-				fail(p.Range, "plugin %q: gomaxprocs must be between 1 and 1024", p.Name)
-			}
-			pc.GOMAXPROCS = *p.GOMAXPROCS
-		}
-		if p.MaxConc != nil {
-			if *p.MaxConc < 1 {
-				fail(p.Range, "plugin %q: max_concurrency must be at least 1", p.Name)
-			}
-			pc.MaxConcurrency = *p.MaxConc
-		}
-		c.Plugins[p.Name] = pc
+	if a.Path == "" {
+		errs = append(errs, errAt(a.Range, "audit: path must name a file, or \"-\" for standard output"))
 	}
-
-	for _, a := range f.Actions {
-		if _, dup := c.Actions[a.Name]; dup {
-			fail(a.Range, "action %q is configured twice", a.Name)
-		}
-		act := Action{AuditHMAC: a.AuditHMAC}
-		if a.Errors != nil {
-			switch *a.Errors {
-			case "data":
-				act.ErrorsAsData = true
-			case "status":
-			default:
-				fail(a.Range, "action %q: errors %q: use \"status\" (failures answer their HTTP status) or \"data\" (200 with ok:false)", a.Name, *a.Errors)
-			}
-		}
-		if len(a.AuditHMAC) > 0 && (c.Audit == nil || c.Audit.HMACKey == "") {
-			fail(a.Range, "action %q: audit_hmac needs audit { hmac_key = ... }", a.Name)
-		}
-		if err := parseDuration(&act.Timeout, a.Timeout, "timeout", time.Second, MaxActionTimeout); err != nil {
-			fail(a.TimeoutRange, "action %q: %v", a.Name, err)
-		}
-		for target, source := range a.Mapping {
-			act.Mapping = append(act.Mapping, mapping.Rule{Target: target, Source: source})
-		}
-		for target, v := range a.MappingDefaults {
-			b, err := ctyjson.Marshal(v, v.Type())
-			if err != nil {
-				fail(a.Range, "action %q: mapping default of %q: %v", a.Name, target, err)
-				continue
-			}
-			found := false
-			for i := range act.Mapping {
-				if act.Mapping[i].Target == target {
-					act.Mapping[i].Default, found = b, true
-				}
-			}
-			if !found {
-				fail(a.Range, "action %q: mapping_defaults names %q, which mapping does not map", a.Name, target)
-			}
-		}
-		// Parents before children, and never in map order.
-		slices.SortFunc(act.Mapping, func(a, b mapping.Rule) int { return strings.Compare(a.Target, b.Target) })
-		c.Actions[a.Name] = act
-	}
-	for i := range f.Connections {
-		b := &f.Connections[i]
-		if _, dup := c.Connections[b.Name]; dup {
-			fail(b.Range, "connection %q is configured twice", b.Name)
-			continue
-		}
-		conn, err := b.connection()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		c.Connections[b.Name] = conn
+	if a.HMACKey != nil && len(*a.HMACKey) < minSecretLength {
+		errs = append(errs, errAt(a.Range, "audit: hmac_key must be at least %d characters", minSecretLength))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
-	return c, nil
+	return res, nil
+}
+
+// tracing checks the tracing block and fills in its defaults; nil: tracing off.
+func (t *tracingBlock) tracing() (*Tracing, error) {
+	if t == nil {
+		return nil, nil
+	}
+	var errs []error
+	res := &Tracing{Endpoint: t.Endpoint, SampleRatio: 1, ServiceName: "switchboard"}
+	if t.Insecure != nil {
+		res.Insecure = *t.Insecure
+	}
+	if t.SampleRatio != nil {
+		if *t.SampleRatio < 0 || *t.SampleRatio > 1 {
+			errs = append(errs, errAt(t.Range, "tracing: sample_ratio must be between 0 and 1"))
+		}
+		res.SampleRatio = *t.SampleRatio
+	}
+	setString(&res.ServiceName, t.ServiceName)
+	if t.Endpoint == "" {
+		errs = append(errs, errAt(t.Range, "tracing: endpoint must be host:port of an OTLP gRPC receiver"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// errAt is an error about the value at r. Every error of the file is made
+// here, so that each begins with the file and line of what it is about.
+func errAt(r hcl.Range, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", r, fmt.Sprintf(format, args...))
 }
 
 func setString(dst *string, src *string) {
@@ -780,10 +496,11 @@ func diagError(diags hcl.Diagnostics) error {
 		if d.Detail != "" {
 			msg += ": " + d.Detail
 		}
-		if d.Subject != nil {
-			msg = d.Subject.String() + ": " + msg
+		if d.Subject == nil {
+			errs = append(errs, errors.New(msg))
+			continue
 		}
-		errs = append(errs, errors.New(msg))
+		errs = append(errs, errAt(*d.Subject, "%s", msg))
 	}
 	return fmt.Errorf("config: %w", errors.Join(errs...))
 }

@@ -257,7 +257,7 @@ func (b *connectionBlock) connection() (*Connection, error) {
 		fail("give one credential at most: oauth2, api_key or basic")
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("%s: connection %q: %w", b.Range, b.Name, err)
+		return nil, errAt(b.Range, "connection %q: %v", b.Name, err)
 	}
 	return c, nil
 }

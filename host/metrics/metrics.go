@@ -14,9 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/switchboard-dev/switchboard/host/catalog"
-	"github.com/switchboard-dev/switchboard/host/outbound"
 )
 
 // Buckets resolve 1 ms to 60 s (Genesys Cloud's limit) in 16 steps.
@@ -130,8 +127,8 @@ func (m *Metrics) Request(action string, status int, code string, d time.Duratio
 // InFlight moves the in-flight gauge.
 func (m *Metrics) InFlight(delta float64) { m.inflight.Add(delta) }
 
-// ValidationFailure counts a refused input or output.
-func (m *Metrics) ValidationFailure(action, stage string) {
+// ValidationFailed counts a refused input or output.
+func (m *Metrics) ValidationFailed(action, stage string) {
 	m.validation.WithLabelValues(action, stage).Inc()
 }
 
@@ -144,24 +141,26 @@ func (m *Metrics) AuthFailure(route, result string) {
 	m.authFailures.WithLabelValues(route, result).Inc()
 }
 
-// Outbound returns the outbound.Observer view of the metrics.
-func (m *Metrics) Outbound() outbound.Observer { return outboundObserver{m} }
+// Outbound returns the metrics as the outbound layer's observer (it
+// implements outbound.Observer).
+func (m *Metrics) Outbound() OutboundObserver { return OutboundObserver{m} }
 
-type outboundObserver struct{ m *Metrics }
+// OutboundObserver counts what connections do.
+type OutboundObserver struct{ m *Metrics }
 
-func (o outboundObserver) Request(conn string, status, _ int, d time.Duration) {
+func (o OutboundObserver) Request(conn string, status, _ int, d time.Duration) {
 	o.m.outRequests.WithLabelValues(conn, strconv.Itoa(status)).Inc()
 	o.m.outDuration.WithLabelValues(conn).Observe(d.Seconds())
 }
 
-func (o outboundObserver) Attempt(conn string, status int, d time.Duration) {
+func (o OutboundObserver) Attempt(conn string, status int, d time.Duration) {
 	o.m.outAttempts.WithLabelValues(conn, strconv.Itoa(status)).Inc()
 	o.m.attemptDur.WithLabelValues(conn).Observe(d.Seconds())
 }
 
-func (o outboundObserver) Retry(conn string) { o.m.outRetries.WithLabelValues(conn).Inc() }
+func (o OutboundObserver) Retry(conn string) { o.m.outRetries.WithLabelValues(conn).Inc() }
 
-func (o outboundObserver) TokenRefresh(conn string, err error) {
+func (o OutboundObserver) TokenRefresh(conn string, err error) {
 	result := "ok"
 	if err != nil {
 		result = "error"
@@ -169,7 +168,7 @@ func (o outboundObserver) TokenRefresh(conn string, err error) {
 	o.m.tokens.WithLabelValues(conn, result).Inc()
 }
 
-func (o outboundObserver) CircuitState(conn, plugin, state string) {
+func (o OutboundObserver) CircuitState(conn, plugin, state string) {
 	o.m.mu.Lock()
 	defer o.m.mu.Unlock()
 	key := conn + "\x00" + plugin
@@ -180,18 +179,27 @@ func (o outboundObserver) CircuitState(conn, plugin, state string) {
 	o.m.circuit.WithLabelValues(conn, plugin, state).Set(1)
 }
 
-// PluginStates is a collector of plugin state and restarts, read from the
-// catalog at each scrape.
+// PluginState is one plugin as the plugin metrics show it.
+type PluginState struct {
+	Name, State string
+	Restarts    int
+}
+
+// PluginStates is a collector of plugin state and restarts, read at each
+// scrape.
 type PluginStates struct {
-	views    func() []catalog.PluginView
+	views    func() []PluginState
+	states   []string
 	state    *prometheus.Desc
 	restarts *prometheus.Desc
 }
 
-// NewPluginStates returns the collector; register it next to New's.
-func NewPluginStates(views func() []catalog.PluginView) *PluginStates {
+// NewPluginStates returns the collector of the plugins views returns, each
+// in one of states; register it next to New's.
+func NewPluginStates(views func() []PluginState, states ...string) *PluginStates {
 	return &PluginStates{
 		views:    views,
+		states:   states,
 		state:    prometheus.NewDesc("switchboard_plugin_state", "1 for each plugin's current state (starting, serving, restarting, failed, refused).", []string{"plugin", "state"}, nil),
 		restarts: prometheus.NewDesc("switchboard_plugin_restarts_total", "Restarts of each plugin after it exited or stopped answering.", []string{"plugin"}, nil),
 	}
@@ -206,7 +214,7 @@ func (p *PluginStates) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (p *PluginStates) Collect(ch chan<- prometheus.Metric) {
 	for _, v := range p.views() {
-		for _, s := range []string{catalog.StateStarting, catalog.StateServing, catalog.StateRestarting, catalog.StateFailed, catalog.StateRefused} {
+		for _, s := range p.states {
 			val := 0.0
 			if v.State == s {
 				val = 1
@@ -217,7 +225,4 @@ func (p *PluginStates) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-var (
-	_ outbound.Observer    = outboundObserver{}
-	_ prometheus.Collector = (*PluginStates)(nil)
-)
+var _ prometheus.Collector = (*PluginStates)(nil)

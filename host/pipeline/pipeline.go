@@ -16,39 +16,61 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/mapping"
-	"github.com/switchboard-dev/switchboard/host/metrics"
 	"github.com/switchboard-dev/switchboard/host/registry"
-	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
 // Pipeline runs invocations against the registry's current snapshot. It is
 // safe for concurrent use.
 type Pipeline struct {
 	registry    *registry.Registry
-	opts        Options
+	obs         Observer
+	digest      Digester
+	tracer      trace.Tracer
 	invocations atomic.Uint64
 }
 
-// Options are what a pipeline records beyond its result; every field may be
-// nil.
+// Observer is told what the pipeline saw fail; the metrics implement it.
+type Observer interface {
+	// ValidationFailed is an input or output that broke its schema; stage is
+	// "input" or "output".
+	ValidationFailed(action, stage string)
+}
+
+// Digester makes the keyed digest of an input value for the audit log
+// (audit_hmac); audit.Hasher implements it.
+type Digester interface {
+	Sum(v any) string
+}
+
+// Options are what a pipeline records beyond its result. Each field's zero
+// value does without: no observer, no digests, no spans.
 type Options struct {
-	// Metrics counts validation failures.
-	Metrics *metrics.Metrics
-	// HMAC digests the input fields an action's config names (audit_hmac)
-	// into the call's audit record.
-	HMAC *audit.Hasher
+	Observer Observer
+	Digester Digester
 	// Tracer makes a span for each plugin invocation; its trace context
 	// travels to the plugin in the metadata ("traceparent").
 	Tracer trace.Tracer
 }
 
+type nopObserver struct{}
+
+func (nopObserver) ValidationFailed(string, string) {}
+
 // New returns a pipeline over reg.
 func New(reg *registry.Registry, opts Options) *Pipeline {
-	return &Pipeline{registry: reg, opts: opts}
+	p := &Pipeline{registry: reg, obs: opts.Observer, digest: opts.Digester, tracer: opts.Tracer}
+	if p.obs == nil {
+		p.obs = nopObserver{}
+	}
+	if p.tracer == nil {
+		p.tracer = noop.NewTracerProvider().Tracer("")
+	}
+	return p
 }
 
 // Call is one invocation request.
@@ -99,9 +121,10 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	res := Result{Action: a}
 	t := tracer{fn: c.Trace}
 	rec := c.Record
-	if rec != nil {
-		rec.Action, rec.Plugin = a.Name, a.AuditPlugin
+	if rec == nil {
+		rec = &audit.Record{}
 	}
+	rec.Action, rec.Plugin = a.Name, a.AuditPlugin
 
 	t.start()
 	body, err := DecodeObject(c.Body)
@@ -134,11 +157,11 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 		p.validationFailed(rec, a, "input", err)
 		return res, err
 	}
-	if rec != nil && p.opts.HMAC != nil && !a.Secure && len(a.AuditHMAC) > 0 {
+	if p.digest != nil && !a.Secure && len(a.AuditHMAC) > 0 {
 		rec.InputHMAC = make(map[string]string, len(a.AuditHMAC))
 		for _, ptr := range a.AuditHMAC {
 			if v, ok := ptr.Get(input); ok {
-				rec.InputHMAC[ptr.String()] = p.opts.HMAC.Sum(v)
+				rec.InputHMAC[ptr.String()] = p.digest.Sum(v)
 			}
 		}
 	}
@@ -146,34 +169,33 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	t.start()
 	ctx, cancel := context.WithTimeout(ctx, a.Timeout-Margin(a.Timeout))
 	defer cancel()
-	if rec != nil && len(a.Connections) > 0 {
+	if len(a.Connections) > 0 {
 		ctx = audit.WithRecord(ctx, rec)
 	}
-	if p.opts.Tracer != nil {
-		var span trace.Span
-		ctx, span = p.opts.Tracer.Start(ctx, "invoke "+a.Name, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String("switchboard.plugin", a.Plugin.Name), attribute.String("switchboard.action", a.Name)))
-		defer span.End()
+	ctx, span := p.tracer.Start(ctx, "invoke "+a.Name, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("switchboard.plugin", a.Plugin.Name), attribute.String("switchboard.action", a.Name)))
+	defer span.End()
+	if span.SpanContext().IsValid() {
 		if metadata == nil {
 			metadata = map[string]string{}
 		}
 		traceContext.Inject(ctx, propagation.MapCarrier(metadata))
 	}
-	out, err := a.Invoke(ctx, &pluginv1.InvokeRequest{
-		Action:       a.Name,
-		RequestId:    c.RequestID,
-		Metadata:     metadata,
-		Input:        inputJSON,
-		InvocationId: p.invocations.Add(1),
+	out, err := a.Invoke(ctx, &registry.Invocation{
+		Action:    a.Name,
+		RequestID: c.RequestID,
+		Metadata:  metadata,
+		Input:     inputJSON,
+		ID:        p.invocations.Add(1),
 	})
+	if err != nil {
+		err = invokeFailed(ctx, a, err)
+	}
 	if t.on() {
-		t.done("invoke", fmt.Sprintf("plugin %s (pid %d), budget %v", a.Plugin.Name, a.Plugin.PID, a.Timeout), err)
+		t.done("invoke", fmt.Sprintf("plugin %s, budget %v", a.Plugin.Name, a.Timeout), err)
 	}
 	if err != nil {
-		if ctx.Err() != nil && !errors.As(err, new(*apierr.Error)) {
-			err = apierr.Wrap(err, http.StatusGatewayTimeout, "timeout", "action %q did not answer within its %v budget", a.Name, a.Timeout)
-		}
-		return res, apierr.From(err)
+		return res, err
 	}
 
 	t.start()
@@ -194,16 +216,31 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	return res, nil
 }
 
+// invokeFailed decides what a failed invocation answers. It is the one
+// place that turns a spent budget into 504 and a caller that went away into
+// 499; the plugin's own typed errors, and the catalog's (503 while no
+// process runs), pass through.
+func invokeFailed(ctx context.Context, a *registry.Action, err error) *apierr.Error {
+	var e *apierr.Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return apierr.Wrap(err, http.StatusGatewayTimeout, "timeout", "action %q did not answer within its %v budget", a.Name, a.Timeout)
+	case ctx.Err() != nil:
+		return apierr.Wrap(err, apierr.StatusClientClosed, "client_closed_request", "the caller went away before action %q answered", a.Name)
+	}
+	return apierr.From(err)
+}
+
 var traceContext = propagation.TraceContext{}
 
 // validationFailed counts a schema failure and records where it was: never
 // the message, which may quote the value.
 func (p *Pipeline) validationFailed(rec *audit.Record, a *registry.Action, stage string, err error) {
-	if p.opts.Metrics != nil {
-		p.opts.Metrics.ValidationFailure(a.Name, stage)
-	}
+	p.obs.ValidationFailed(a.Name, stage)
 	var e *apierr.Error
-	if rec == nil || !errors.As(err, &e) {
+	if !errors.As(err, &e) {
 		return
 	}
 	for _, d := range e.Details {

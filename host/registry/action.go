@@ -15,20 +15,44 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
-	"github.com/switchboard-dev/switchboard/sdk/contract"
 	"github.com/switchboard-dev/switchboard/host/jsonptr"
 	"github.com/switchboard-dev/switchboard/host/mapping"
-	"github.com/switchboard-dev/switchboard/proto/pluginv1"
+	"github.com/switchboard-dev/switchboard/sdk/contract"
 )
 
 // MaxTimeout is Genesys Cloud's limit on a data action; no budget exceeds it.
 const MaxTimeout = 60 * time.Second
 
-// Invoker runs an action's handler: a plugin process, or a Go function in
-// benchmarks and tests. It returns the output JSON, or an error that is an
-// *apierr.Error when the handler chose the answer.
+// Invoker runs an action's handler: a plugin's processes, or a Go function
+// in benchmarks and tests. It returns the output JSON, or an error that is
+// an *apierr.Error when the handler chose the answer.
 type Invoker interface {
-	Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error)
+	Invoke(ctx context.Context, inv *Invocation) ([]byte, error)
+}
+
+// Invocation is one call of an action's handler, in the host's terms (the
+// catalog turns it into the wire's InvokeRequest).
+type Invocation struct {
+	Action    string
+	RequestID string
+	// Metadata is what Genesys Cloud said of the call (pluginv1's
+	// Metadata* keys), and the invocation's trace context.
+	Metadata map[string]string
+	// Input is the validated input, as JSON.
+	Input []byte
+	// ID names the invocation in the plugin's outbound calls; unique in the
+	// host while it runs.
+	ID uint64
+}
+
+// Description is what a plugin says of one of its actions.
+type Description struct {
+	Name, Version, Description string
+	InputSchema, OutputSchema  []byte // JSON Schema documents; empty: any object
+	Mapping                    []mapping.Rule
+	Connections                []string
+	Timeout                    time.Duration // 0: none declared
+	Idempotent, Secure         bool
 }
 
 // Plugin identifies the binary an action comes from.
@@ -82,21 +106,21 @@ type Options struct {
 	DefaultTimeout time.Duration
 }
 
-// New builds an action from a plugin's description: it compiles both schemas
-// (once, here, never on the request path) and the mapping, and applies the
-// config's overrides.
-func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts Options) (*Action, error) {
+// NewAction builds an action from a plugin's description: it compiles both
+// schemas (once, here, never on the request path) and the mapping, and
+// applies the config's overrides.
+func NewAction(desc Description, plugin Plugin, inv Invoker, ov Overrides, opts Options) (*Action, error) {
 	a := &Action{
-		Name:        desc.GetName(),
-		Version:     desc.GetVersion(),
-		Description: desc.GetDescription(),
+		Name:        desc.Name,
+		Version:     desc.Version,
+		Description: desc.Description,
 		Plugin:      plugin,
-		Connections: desc.GetConnections(),
-		Idempotent:  desc.GetIdempotent(),
-		Secure:      desc.GetSecure(),
+		Connections: desc.Connections,
+		Idempotent:  desc.Idempotent,
+		Secure:      desc.Secure,
 		// The version the action declares (Version("2.0.0")), else the
 		// plugin's build version.
-		AuditPlugin:  &audit.Plugin{Name: plugin.Name, Version: cmp.Or(desc.GetVersion(), plugin.Version), SHA256: plugin.SHA256},
+		AuditPlugin:  &audit.Plugin{Name: plugin.Name, Version: cmp.Or(desc.Version, plugin.Version), SHA256: plugin.SHA256},
 		ErrorsAsData: ov.ErrorsAsData,
 		invoker:      inv,
 	}
@@ -109,19 +133,19 @@ func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts O
 		}
 		a.AuditHMAC = append(a.AuditHMAC, ptr)
 	}
-	a.Timeout = budget(desc.GetTimeout().AsDuration(), ov.Timeout, opts.DefaultTimeout)
-	if d := desc.GetTimeout().AsDuration(); d < 0 || d > MaxTimeout {
+	a.Timeout = budget(desc.Timeout, ov.Timeout, opts.DefaultTimeout)
+	if d := desc.Timeout; d < 0 || d > MaxTimeout {
 		errs = append(errs, fmt.Errorf("timeout %v: must be at most %v", d, MaxTimeout))
 	}
 	var err error
-	if a.input, err = compileSchema("input", desc.GetInputSchema()); err != nil {
+	if a.input, err = compileSchema("input", desc.InputSchema); err != nil {
 		errs = append(errs, err)
 	}
-	if a.output, err = compileSchema("output", desc.GetOutputSchema()); err != nil {
+	if a.output, err = compileSchema("output", desc.OutputSchema); err != nil {
 		errs = append(errs, err)
 	}
-	a.InputSchemaJSON = nonEmpty(desc.GetInputSchema())
-	a.OutputSchemaJSON = nonEmpty(desc.GetOutputSchema())
+	a.InputSchemaJSON = nonEmpty(desc.InputSchema)
+	a.OutputSchemaJSON = nonEmpty(desc.OutputSchema)
 	if a.ErrorsAsData {
 		if err := dataFieldsFree(a.OutputSchemaJSON); err != nil {
 			errs = append(errs, err)
@@ -130,9 +154,7 @@ func New(desc *pluginv1.Action, plugin Plugin, inv Invoker, ov Overrides, opts O
 
 	rules := ov.Mapping
 	if rules == nil {
-		for _, r := range desc.GetMapping() {
-			rules = append(rules, mapping.Rule{Target: r.GetTarget(), Source: r.GetSource(), Default: nonEmpty(r.GetDefaultJson())})
-		}
+		rules = desc.Mapping
 	}
 	if a.Mapping, err = mapping.Compile(rules); err != nil {
 		errs = append(errs, err)
@@ -204,8 +226,8 @@ func compileSchema(which string, doc []byte) (*jsonschema.Schema, error) {
 }
 
 // Invoke runs the action's handler.
-func (a *Action) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
-	return a.invoker.Invoke(ctx, req)
+func (a *Action) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
+	return a.invoker.Invoke(ctx, inv)
 }
 
 // ValidateInput checks a decoded input against the input schema: a 400

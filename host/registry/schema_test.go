@@ -3,8 +3,6 @@ package registry
 import (
 	"strings"
 	"testing"
-
-	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
 func TestRecursiveSchemasAreRefused(t *testing.T) {
@@ -40,7 +38,7 @@ func TestRecursiveSchemasAreRefused(t *testing.T) {
 func TestRecursiveSchemaRefusesTheAction(t *testing.T) {
 	t.Parallel()
 	deep := `{"$ref":"#/definitions/n","definitions":{"n":{"type":"object","properties":{"a":{"anyOf":[{"$ref":"#/definitions/n"},{"$ref":"#/definitions/n"}]}}}}}`
-	_, err := New(&pluginv1.Action{Name: "deep", InputSchema: []byte(deep)}, Plugin{Name: "p"}, nil, Overrides{}, Options{})
+	_, err := NewAction(Description{Name: "deep", InputSchema: []byte(deep)}, Plugin{Name: "p"}, nil, Overrides{}, Options{})
 	if err == nil || !strings.Contains(err.Error(), `action "deep" of plugin "p": input schema: it refers to itself`) {
 		t.Errorf("New: %v", err)
 	}

@@ -11,20 +11,19 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
-	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
 // echoInvoker is the echo plugin's handler, in process.
 type echoInvoker struct{}
 
-func (echoInvoker) Invoke(_ context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
-	return req.GetInput(), nil
+func (echoInvoker) Invoke(_ context.Context, inv *registry.Invocation) ([]byte, error) {
+	return inv.Input, nil
 }
 
 func fuzzServer(t testing.TB) *Server {
 	t.Helper()
 	schema := []byte(`{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}`)
-	a, err := registry.New(&pluginv1.Action{Name: "echo", InputSchema: schema, OutputSchema: schema}, registry.Plugin{Name: "echo"}, echoInvoker{}, registry.Overrides{}, registry.Options{})
+	a, err := registry.NewAction(registry.Description{Name: "echo", InputSchema: schema, OutputSchema: schema}, registry.Plugin{Name: "echo"}, echoInvoker{}, registry.Overrides{}, registry.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,10 +29,8 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
-	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/inbound"
-	"github.com/switchboard-dev/switchboard/host/metrics"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 )
 
@@ -45,18 +43,18 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger, nil for none.
 	Logger hclog.Logger
-	// Ready reports whether the host serves its actions (GET /readyz). Nil:
-	// always ready.
-	Ready func() bool
+	// Readiness reports whether the host serves its actions, and if not why
+	// (GET /readyz). Nil: always ready.
+	Readiness func() (bool, string)
 	// Admin serves /admin/plugins; nil for no admin API.
 	Admin Admin
 	// SeparateAdmin keeps the admin API off the main handler: it is served
 	// only by AdminHandler, on its own address, without inbound auth.
 	SeparateAdmin bool
-	// Metrics records every request; nil for none. MetricsHandler serves
+	// Observer counts every request; nil for none. MetricsHandler serves
 	// GET /metrics behind inbound auth, unless SeparateMetrics keeps it for
-	// its own address (MetricsListenHandler, without auth).
-	Metrics         *metrics.Metrics
+	// its own address (without auth).
+	Observer        Observer
 	MetricsHandler  http.Handler
 	SeparateMetrics bool
 	// Audit receives one record per request (health, readiness and metrics
@@ -72,11 +70,37 @@ type Options struct {
 	Throttle *inbound.Throttle
 }
 
-// Admin is what the admin API shows and does.
+// Admin is what the admin API shows and does. Its answers are JSON bodies.
 type Admin interface {
-	Plugins() []catalog.PluginView
-	Reload(ctx context.Context, name string) (catalog.PluginView, error)
+	// Plugins is the body of GET /admin/plugins.
+	Plugins() any
+	// Reload restarts one plugin and returns its new view; ErrUnknownPlugin
+	// when no plugin has the name.
+	Reload(ctx context.Context, name string) (any, error)
 }
+
+// ErrUnknownPlugin is Admin.Reload's answer for a name no plugin has.
+var ErrUnknownPlugin = errors.New("no plugin by that name")
+
+// Observer is told of every request; the metrics implement it.
+type Observer interface {
+	// Request is one answered request; action is "" when it named no known one.
+	Request(action string, status int, code string, d time.Duration)
+	// InFlight moves the number of requests being served.
+	InFlight(delta float64)
+	// AuthFailure is a request refused for its credentials: result is
+	// "rejected" (401) or "throttled" (429).
+	AuthFailure(route, result string)
+	// AuditFailure is an audit record that could not be written.
+	AuditFailure()
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Request(string, int, string, time.Duration) {}
+func (nopObserver) InFlight(float64)                           {}
+func (nopObserver) AuthFailure(string, string)                 {}
+func (nopObserver) AuditFailure()                              {}
 
 // Server serves the HTTP API. It is an http.Handler.
 type Server struct {
@@ -101,6 +125,9 @@ func New(opts Options) *Server {
 	}
 	if s.opts.Throttle == nil {
 		s.opts.Throttle = inbound.NewThrottle(0, 0, nil)
+	}
+	if s.opts.Observer == nil {
+		s.opts.Observer = nopObserver{}
 	}
 	s.crossOrigin = http.NewCrossOriginProtection()
 	s.mux.HandleFunc("/actions/{name}", s.exchange("/actions/{name}", true, s.handleAction))
@@ -191,10 +218,8 @@ type handler func(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, 
 func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		if s.opts.Metrics != nil {
-			s.opts.Metrics.InFlight(1)
-			defer s.opts.Metrics.InFlight(-1)
-		}
+		s.opts.Observer.InFlight(1)
+		defer s.opts.Observer.InFlight(-1)
 		ip := remoteIP(r)
 		x := &exchange{rec: &audit.Record{Time: start, Route: route, RemoteAddr: ip}}
 		if route == "" {
@@ -215,7 +240,7 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 		x.rec.Principal = audit.Principal{Method: p.Method, ID: p.ID}
 		md := metadata(r)
 		if ok {
-			x.id, x.md = requestID(r, ""), md
+			x.id, x.md = pipeline.RequestID(r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id")), md
 			x.rec.CorrelationID, x.rec.OrganizationID = md.CorrelationID, md.OrganizationID
 			x.rec.HomeOrganizationID, x.rec.GenesysUserID = md.HomeOrganizationID, md.UserID
 		} else {
@@ -297,11 +322,7 @@ func (s *Server) run(h handler, w http.ResponseWriter, r *http.Request, x *excha
 	return h(w, r, x)
 }
 
-func (s *Server) authFailure(route, result string) {
-	if s.opts.Metrics != nil {
-		s.opts.Metrics.AuthFailure(route, result)
-	}
-}
+func (s *Server) authFailure(route, result string) { s.opts.Observer.AuthFailure(route, result) }
 
 // MaxHeaderBytes bounds a request's headers. The HTTP server reads up to
 // ReadHeaderLimit so that a larger flood still gets an audited JSON 431;
@@ -328,9 +349,7 @@ func (s *Server) finish(w http.ResponseWriter, x *exchange, start time.Time, sta
 	x.rec.DurationMS = float64(took.Microseconds()) / 1000
 	if s.opts.Audit != nil {
 		if err := s.opts.Audit.Write(x.rec); err != nil {
-			if s.opts.Metrics != nil {
-				s.opts.Metrics.AuditFailure()
-			}
+			s.opts.Observer.AuditFailure()
 			s.logger.Error("audit record not written", "request_id", x.id, "error", err)
 			if s.opts.FailClosed {
 				status, code = http.StatusServiceUnavailable, "audit_unavailable"
@@ -340,9 +359,7 @@ func (s *Server) finish(w http.ResponseWriter, x *exchange, start time.Time, sta
 			}
 		}
 	}
-	if s.opts.Metrics != nil {
-		s.opts.Metrics.Request(x.rec.Action, status, code, took)
-	}
+	s.opts.Observer.Request(x.rec.Action, status, code, took)
 	if status == apierr.StatusClientClosed { // nobody is listening; keep the status valid
 		status = http.StatusServiceUnavailable
 	}
@@ -364,38 +381,16 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request, x *exchang
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: r.PathValue("name"), RequestID: x.id, Metadata: x.md, Body: body, Record: x.rec,
 	})
-	return asData(res, err, x)
+	return x.answer(pipeline.Answer(res, err))
 }
 
-// asData answers an errors = "data" action: failures as 200 with
-// {"ok": false, "status", "code", "message", "retryable"}, successes with
-// "ok": true added, so that an Architect flow can branch on them.
-func asData(res pipeline.Result, err error, x *exchange) ([]byte, error) {
-	if res.Action == nil || !res.Action.ErrorsAsData {
-		return res.Output, err
+// answer gives the exchange a pipeline's reply.
+func (x *exchange) answer(r pipeline.Reply) ([]byte, error) {
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if err != nil {
-		e := apierr.From(err)
-		x.code = e.Code
-		b, _ := json.Marshal(dataError{OK: false, Status: e.Status, Code: e.Code, Message: e.Message, Retryable: e.Retryable})
-		return b, nil
-	}
-	out := bytes.TrimSpace(res.Output) // an object: the pipeline validated it
-	rest := bytes.TrimSpace(out[1:])
-	b := make([]byte, 0, len(out)+11)
-	b = append(b, `{"ok":true`...)
-	if rest[0] != '}' {
-		b = append(b, ',')
-	}
-	return append(b, rest...), nil
-}
-
-type dataError struct {
-	OK        bool   `json:"ok"`
-	Status    int    `json:"status"`
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	Retryable bool   `json:"retryable"`
+	x.code = r.Code
+	return r.Body, nil
 }
 
 // envelope is the seed's request shape.
@@ -425,25 +420,12 @@ func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *excha
 	if env.Action == "" || len(env.Data) == 0 {
 		return nil, apierr.New(http.StatusBadRequest, "invalid_envelope", "the envelope must name an \"action\" and carry its input in \"data\"")
 	}
-	if r.Header.Get("Inin-Correlation-Id") == "" && r.Header.Get("X-Request-Id") == "" && env.RequestID != "" {
-		x.id = requestID(r, env.RequestID)
-		w.Header()["X-Request-Id"] = []string{x.id}
-	}
+	x.id = pipeline.RequestID(r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id"), env.RequestID)
+	w.Header()["X-Request-Id"] = []string{x.id}
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: env.Action, RequestID: x.id, Metadata: x.md, Body: env.Data, Record: x.rec,
 	})
-	output, err := asData(res, err, x)
-	if err != nil {
-		return nil, err
-	}
-	idJSON, _ := json.Marshal(x.id)
-	out := make([]byte, 0, len(output)+len(idJSON)+24)
-	out = append(out, `{"requestId":`...)
-	out = append(out, idJSON...)
-	out = append(out, `,"data":`...)
-	out = append(out, output...)
-	out = append(out, '}')
-	return out, nil
+	return x.answer(pipeline.Envelope(x.id, pipeline.Answer(res, err)))
 }
 
 // handleToken is the token endpoint of Genesys Cloud's User Defined
@@ -473,10 +455,13 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
-	if s.opts.Ready != nil && !s.opts.Ready() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"status":"starting"}`))
-		return
+	if s.opts.Readiness != nil {
+		if ok, why := s.opts.Readiness(); !ok {
+			b, _ := json.Marshal(map[string]string{"status": "starting", "reason": why})
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(b)
+			return
+		}
 	}
 	w.Write([]byte(`{"status":"ready"}`))
 }
@@ -505,12 +490,12 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request, x *exchang
 	name := r.PathValue("name")
 	v, err := s.opts.Admin.Reload(r.Context(), name)
 	switch {
-	case errors.Is(err, catalog.ErrNoPlugin):
+	case errors.Is(err, ErrUnknownPlugin):
 		return nil, apierr.New(http.StatusNotFound, "plugin_not_found", "no plugin file named %q", truncate(name))
 	case err != nil:
 		return nil, apierr.Wrap(err, http.StatusBadGateway, "reload_failed", "plugin %q was not reloaded: %v", truncate(name), err)
 	}
-	s.logger.Info("plugin reloaded", "plugin", name, "pid", v.PID, "request_id", x.id, "principal", x.rec.Principal.ID)
+	s.logger.Info("plugin reloaded", "plugin", name, "request_id", x.id, "principal", x.rec.Principal.ID)
 	return indentJSON(v), nil
 }
 
@@ -645,41 +630,14 @@ func errorJSON(e *apierr.Error, id string) []byte {
 	return append(b, '\n')
 }
 
-// requestID picks the request id: Genesys Cloud's ININ-Correlation-Id, else
-// X-Request-Id, else fallback (the envelope's requestId), else a new UUID.
-// A value that is too long or holds characters outside [A-Za-z0-9._:/+=@-]
-// is ignored, so that no caller can forge log lines with it.
-func requestID(r *http.Request, fallback string) string {
-	for _, v := range [...]string{r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id"), fallback} {
-		if validID(v) {
-			return v
-		}
-	}
-	return uuid.NewString()
-}
-
-// firstValidID is the request id a caller claimed, if any: the header ones
-// requestID would take.
+// firstValidID is the request id a caller claimed, if any.
 func firstValidID(r *http.Request) string {
 	for _, v := range [...]string{r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id")} {
-		if validID(v) {
+		if pipeline.ValidID(v) {
 			return v
 		}
 	}
 	return ""
-}
-
-func validID(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._:/+=@-", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // metadata reads the headers Genesys Cloud adds to data action requests.
@@ -693,7 +651,7 @@ func metadata(r *http.Request) pipeline.Metadata {
 }
 
 func headerID(r *http.Request, key string) string {
-	if v := r.Header.Get(key); validID(v) {
+	if v := r.Header.Get(key); pipeline.ValidID(v) {
 		return v
 	}
 	return ""

@@ -12,25 +12,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/host/audit"
-	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/metrics"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
-	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
 type panicking struct{}
 
-func (panicking) Invoke(context.Context, *pluginv1.InvokeRequest) ([]byte, error) { panic("boom") }
-func (panicking) Plugins() []catalog.PluginView                                   { panic("boom") }
-func (panicking) Reload(context.Context, string) (catalog.PluginView, error)      { panic("boom") }
+func (panicking) Invoke(context.Context, *registry.Invocation) ([]byte, error) { panic("boom") }
+func (panicking) Plugins() any                                                 { panic("boom") }
+func (panicking) Reload(context.Context, string) (any, error)                  { panic("boom") }
 
 // TestPanicsBecomeAudited500s: a panic anywhere in the request path — the
 // pipeline's invoker, the admin API — answers 500 internal_error, and the
 // request still gets its audit record and its metrics sample.
 func TestPanicsBecomeAudited500s(t *testing.T) {
 	t.Parallel()
-	a, err := registry.New(&pluginv1.Action{Name: "boom"}, registry.Plugin{Name: "boom"}, panicking{}, registry.Overrides{}, registry.Options{})
+	a, err := registry.NewAction(registry.Description{Name: "boom"}, registry.Plugin{Name: "boom"}, panicking{}, registry.Overrides{}, registry.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +46,7 @@ func TestPanicsBecomeAudited500s(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Pipeline: pipeline.New(reg, pipeline.Options{}), MaxBodyBytes: 1 << 16, Admin: panicking{}, Audit: log, Metrics: m})
+	s := New(Options{Pipeline: pipeline.New(reg, pipeline.Options{}), MaxBodyBytes: 1 << 16, Admin: panicking{}, Audit: log, Observer: m})
 	for _, req := range []*http.Request{
 		httptest.NewRequest("POST", "/actions/boom", strings.NewReader(`{}`)),
 		httptest.NewRequest("GET", "/admin/plugins", nil),

@@ -13,9 +13,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/switchboard-dev/switchboard/sdk/contract"
 	"github.com/switchboard-dev/switchboard/host/genesys/jsonpath"
 	"github.com/switchboard-dev/switchboard/host/genesys/velocity"
+	"github.com/switchboard-dev/switchboard/sdk/contract"
 )
 
 // Defaults Genesys Cloud applies to a definition that leaves a field out.

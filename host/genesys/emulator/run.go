@@ -16,8 +16,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/switchboard-dev/switchboard/sdk/contract"
 	"github.com/switchboard-dev/switchboard/host/genesys/velocity"
+	"github.com/switchboard-dev/switchboard/sdk/contract"
 )
 
 // MaxResponseBytes is the largest response body an action accepts: above

@@ -15,8 +15,8 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
-	"github.com/switchboard-dev/switchboard/sdk/contract"
 	"github.com/switchboard-dev/switchboard/host/internal/golden"
+	"github.com/switchboard-dev/switchboard/sdk/contract"
 )
 
 const base = "https://switchboard.example.com"

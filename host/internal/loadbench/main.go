@@ -56,7 +56,6 @@ import (
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/sandbox"
 	"github.com/switchboard-dev/switchboard/host/server"
-	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
 func main() {
@@ -132,12 +131,8 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 	grant := config.DefaultPlugin()
 	grant.Connections = []string{"genesys"}
 	cfg.Plugins["genesys-users"] = grant
-	stopSim, _, err := app.StartDevGenesys(cfg)
-	if err != nil {
-		return err
-	}
-	defer stopSim()
-	host, err := app.New(cfg, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}))
+	// Dev: the genesys connection calls an embedded simulator.
+	host, err := app.NewWithOptions(cfg, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}), app.Options{Dev: true})
 	if err != nil {
 		return err
 	}
@@ -230,8 +225,8 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 // inProcessEcho builds a server whose only action is echo's description with
 // a Go function as its handler.
 func inProcessEcho(host *app.Host, echo *registry.Action) (http.Handler, error) {
-	desc := &pluginv1.Action{Name: echo.Name, InputSchema: echo.InputSchemaJSON, OutputSchema: echo.OutputSchemaJSON}
-	a, err := registry.New(desc, registry.Plugin{Name: "in-process"}, echoFunc{}, registry.Overrides{}, registry.Options{})
+	desc := registry.Description{Name: echo.Name, InputSchema: echo.InputSchemaJSON, OutputSchema: echo.OutputSchemaJSON}
+	a, err := registry.NewAction(desc, registry.Plugin{Name: "in-process"}, echoFunc{}, registry.Overrides{}, registry.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -241,13 +236,13 @@ func inProcessEcho(host *app.Host, echo *registry.Action) (http.Handler, error) 
 	}
 	reg := &registry.Registry{}
 	reg.Swap(snap)
-	return server.New(server.Options{Pipeline: pipeline.New(reg, pipeline.Options{Metrics: host.Metrics}), MaxBodyBytes: host.Config.MaxBodyBytes, Metrics: host.Metrics}), nil
+	return server.New(server.Options{Pipeline: pipeline.New(reg, pipeline.Options{Observer: host.Metrics}), MaxBodyBytes: host.Config.MaxBodyBytes, Observer: host.Metrics}), nil
 }
 
 type echoFunc struct{}
 
-func (echoFunc) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
-	return req.GetInput(), nil
+func (echoFunc) Invoke(ctx context.Context, inv *registry.Invocation) ([]byte, error) {
+	return inv.Input, nil
 }
 
 func listen(h http.Handler) (string, func(), error) {
@@ -450,6 +445,7 @@ func coldStart(echo *registry.Action, launcher string) error {
 				SocketRoot: dir, GOMAXPROCS: 1, Capabilities: caps,
 				Sandbox: sandbox.Policy{Mode: mode, Limits: sandbox.DefaultLimits()},
 			})
+			v.Close()
 			if err != nil {
 				return fmt.Errorf("cold start: %w", err)
 			}

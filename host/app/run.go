@@ -1,0 +1,176 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/oklog/run"
+)
+
+// Run serves the host until a SIGINT or SIGTERM, or until ctx is done. It is
+// one group of actors (oklog/run), where the first to stop stops the rest:
+//
+//   - the signal handler, registered first, so that a signal during a slow
+//     start is not lost;
+//   - the HTTP servers, listening and serving before the plugins load
+//     (GET /readyz answers 503 "loading the plugins" meanwhile);
+//   - the plugin supervisor, which loads the plugins and keeps them running;
+//   - the embedded Genesys Cloud simulator, in development mode;
+//   - the audit log's reopening on SIGHUP.
+//
+// On the way out the HTTP servers finish the requests in flight within one
+// shared shutdown_timeout, and only then do the plugins stop. A signal ends
+// Run without an error.
+func (h *Host) Run(ctx context.Context) error {
+	servers, err := h.listen()
+	if err != nil {
+		return err
+	}
+	var g run.Group
+	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
+
+	drained := make(chan struct{}) // closed when the HTTP servers have stopped
+	g.Add(func() error { return servers.serve() }, func(error) {
+		servers.shutdown(h)
+		close(drained)
+	})
+
+	pluginsCtx, stopPlugins := context.WithCancel(context.Background())
+	g.Add(func() error { return h.Plugins.Run(pluginsCtx) }, func(error) {
+		<-drained // no request is left that a plugin could be serving
+		stopPlugins()
+	})
+	go func() { // what the host serves, once the plugins are loaded
+		select {
+		case <-h.Plugins.Loaded():
+			h.logActions()
+		case <-h.Plugins.Done():
+		}
+	}()
+
+	if h.DevGenesys != nil {
+		simCtx, stopSim := context.WithCancel(context.Background())
+		g.Add(func() error { return h.DevGenesys.Run(simCtx) }, func(error) { stopSim() })
+	}
+	if h.Audit != nil {
+		hup := make(chan os.Signal, 1)
+		done := make(chan struct{})
+		g.Add(func() error {
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-hup:
+					if err := h.Audit.Reopen(); err != nil {
+						h.Logger.Error("reopening the audit log", "error", err)
+					} else {
+						h.Logger.Info("audit log reopened")
+					}
+				case <-done:
+					return nil
+				}
+			}
+		}, func(error) { close(done) })
+	}
+
+	err = g.Run()
+	h.Logger.Info("stopped", "reason", fmt.Sprint(err))
+	h.Close()
+	if errors.Is(err, run.ErrSignal) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// httpServers are the host's listeners and their servers.
+type httpServers struct {
+	servers   []*http.Server
+	listeners []net.Listener
+}
+
+// listen binds every address first, so that a port in use is an error
+// before anything starts.
+func (h *Host) listen() (*httpServers, error) {
+	api, admin, metricsSrv := h.HTTPServers()
+	s := &httpServers{}
+	for _, srv := range []*http.Server{api, admin, metricsSrv} {
+		if srv == nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			for _, l := range s.listeners {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		srv.Addr = ln.Addr().String()
+		if srv.TLSConfig != nil {
+			ln = tls.NewListener(ln, srv.TLSConfig)
+		}
+		s.servers, s.listeners = append(s.servers, srv), append(s.listeners, ln)
+	}
+	h.Logger.Info("listening", "addr", api.Addr, "plugin_dir", h.Config.PluginDir)
+	if admin != nil {
+		h.Logger.Info("admin API listening (no inbound auth: keep this address private)", "addr", admin.Addr)
+	}
+	if metricsSrv != nil {
+		h.Logger.Info("metrics listening (no inbound auth: keep this address private)", "addr", metricsSrv.Addr)
+	}
+	return s, nil
+}
+
+// serve serves every listener until they are shut down; the first failure
+// ends it.
+func (s *httpServers) serve() error {
+	errs := make(chan error, len(s.servers))
+	for i, srv := range s.servers {
+		go func() {
+			if err := srv.Serve(s.listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+				return
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range s.servers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			go s.closeAll() // one failed: the others stop too
+		}
+	}
+	return first
+}
+
+func (s *httpServers) closeAll() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+}
+
+// shutdown lets every server finish its requests in flight, all within one
+// shutdown_timeout.
+func (s *httpServers) shutdown(h *Host) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.Config.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range s.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				h.Logger.Warn("requests still in flight at the shutdown timeout were cut", "addr", srv.Addr, "error", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
