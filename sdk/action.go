@@ -1,13 +1,16 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // MaxTimeout is the longest time budget an action may declare: Genesys Cloud
@@ -23,44 +26,55 @@ const MaxTimeout = 60 * time.Second
 type Handler func(ctx context.Context, req *Request) (any, error)
 
 // Action describes one data action: its name, contract and handler. Build it
-// with NewAction and chain the setters; Serve reports every mistake at start.
+// with NewAction and chain the setters; Serve returns every mistake at
+// start.
 type Action struct {
-	name        string
-	version     string
-	description string
-	input       string
-	output      string
-	mapping     []mappingRule
-	uses        []string
-	timeout     time.Duration
-	idempotent  bool
-	secure      bool
-	handler     Handler
-	errs        []error
+	info    ActionInfo
+	handler Handler
+	errs    []error
 }
 
-type mappingRule struct {
-	target, source string
-	def            json.RawMessage // nil: the source is required
+// ActionInfo is what an action declares of itself, as the host receives it
+// when it describes the plugin. Action.Info returns it, and package sdktest
+// returns the actions of a plugin with it.
+type ActionInfo struct {
+	Name        string
+	Version     string // empty: none declared
+	Description string
+	// Input and Output are JSON Schema documents; empty means any JSON
+	// object.
+	Input, Output json.RawMessage
+	Mapping       []MappingRule // empty: the request body is the input
+	Uses          []string      // the host connections the action calls
+	Timeout       time.Duration // 0: the host's default
+	Idempotent    bool
+	Secure        bool
+}
+
+// MappingRule is one rule of Action.Map or Action.MapDefault.
+type MappingRule struct {
+	Target  string          // JSON pointer into the action input
+	Source  string          // JSON pointer into the request document
+	Default json.RawMessage // nil: the source is required
 }
 
 // NewAction starts the description of the action with the given name. The
 // name is what Genesys Cloud calls (POST /actions/{name}); it starts with a
 // letter and holds letters, digits, '.', '-' and '_' (at most 128).
 func NewAction(name string) *Action {
-	return &Action{name: name}
+	return &Action{info: ActionInfo{Name: name}}
 }
 
 // Description sets the one-line description shown in exports and listings.
 func (a *Action) Description(text string) *Action {
-	a.description = text
+	a.info.Description = text
 	return a
 }
 
 // Version sets the action's own version, e.g. "1.2.0"; the audit log and the
 // plugin listing show it.
 func (a *Action) Version(v string) *Action {
-	a.version = v
+	a.info.Version = v
 	return a
 }
 
@@ -68,14 +82,14 @@ func (a *Action) Version(v string) *Action {
 // input against it before calling the handler, so the handler may rely on it.
 // Without one, any JSON object is accepted.
 func (a *Action) Input(schema string) *Action {
-	a.input = schema
+	a.info.Input = json.RawMessage(schema)
 	return a
 }
 
 // Output sets the JSON Schema of the action output. The host validates every
 // output against it and answers 502 when the handler breaks it.
 func (a *Action) Output(schema string) *Action {
-	a.output = schema
+	a.info.Output = json.RawMessage(schema)
 	return a
 }
 
@@ -89,7 +103,7 @@ func (a *Action) Output(schema string) *Action {
 // receives the request body as its input. The host's config may replace the
 // rules of an action.
 func (a *Action) Map(target, source string) *Action {
-	a.mapping = append(a.mapping, mappingRule{target: target, source: source})
+	a.info.Mapping = append(a.info.Mapping, MappingRule{Target: target, Source: source})
 	return a
 }
 
@@ -101,28 +115,28 @@ func (a *Action) MapDefault(target, source string, def any) *Action {
 		a.errs = append(a.errs, fmt.Errorf("default of mapping %q: %w", target, err))
 		return a
 	}
-	a.mapping = append(a.mapping, mappingRule{target: target, source: source, def: b})
+	a.info.Mapping = append(a.info.Mapping, MappingRule{Target: target, Source: source, Default: b})
 	return a
 }
 
 // Uses declares the host connections the handler calls through
 // Request.HTTP. The host refuses calls on any other connection.
 func (a *Action) Uses(connections ...string) *Action {
-	a.uses = append(a.uses, connections...)
+	a.info.Uses = append(a.info.Uses, connections...)
 	return a
 }
 
 // Timeout sets the action's time budget, at most MaxTimeout. Without one the
 // host's default applies. The host's config may lower or raise it.
 func (a *Action) Timeout(d time.Duration) *Action {
-	a.timeout = d
+	a.info.Timeout = d
 	return a
 }
 
 // Idempotent declares that running the action twice has the effect of running
 // it once, so the host may retry its POST and PATCH calls downstream.
 func (a *Action) Idempotent() *Action {
-	a.idempotent = true
+	a.info.Idempotent = true
 	return a
 }
 
@@ -130,7 +144,7 @@ func (a *Action) Idempotent() *Action {
 // data: the host never writes their values to logs or audit records, and the
 // Genesys Cloud export marks the data action secure.
 func (a *Action) Secure() *Action {
-	a.secure = true
+	a.info.Secure = true
 	return a
 }
 
@@ -140,62 +154,32 @@ func (a *Action) Handle(h Handler) *Action {
 	return a
 }
 
-// Invoke runs the action in this process as the host would run it in the
-// plugin: it decodes nothing, recovers a panic into an *Error, turns a plain
-// error into one and encodes the output. It does not validate schemas; it is
-// for plugin authors' tests and examples (see also package sdktest).
-func (a *Action) Invoke(ctx context.Context, input json.RawMessage, opts ...InvokeOption) (json.RawMessage, error) {
-	if err := a.check(); err != nil {
-		return nil, err
+// Info returns what the action declares, as the host will see it. The
+// result is a copy: changing it does not change the action.
+func (a *Action) Info() ActionInfo {
+	info := a.info
+	info.Input = bytes.Clone(info.Input)
+	info.Output = bytes.Clone(info.Output)
+	info.Uses = slices.Clone(info.Uses)
+	info.Mapping = slices.Clone(info.Mapping)
+	for i := range info.Mapping {
+		info.Mapping[i].Default = bytes.Clone(info.Mapping[i].Default)
 	}
-	r := &Request{ctx: ctx, action: a.name, requestID: "test", input: input, uses: a.uses}
-	for _, o := range opts {
-		o(r)
-	}
-	return a.run(ctx, r, nil)
+	return info
 }
 
-// InvokeOption changes how Action.Invoke runs an action.
-type InvokeOption func(*Request)
-
-// WithConnection answers the action's Request.HTTP calls on the named
-// connection with rt, in place of the host: requests arrive with absolute
-// URLs on the host "NAME.connection" (paths as the handler wrote them). As
-// with the host, a connection the action did not declare with Uses is
-// refused.
-func WithConnection(name string, rt http.RoundTripper) InvokeOption {
-	return func(r *Request) {
-		if r.local == nil {
-			r.local = map[string]http.RoundTripper{}
-		}
-		r.local[name] = rt
-	}
-}
-
-// WithRequestID sets the request id the handler sees.
-func WithRequestID(id string) InvokeOption {
-	return func(r *Request) { r.requestID = id }
-}
-
-// WithMetadata sets the Genesys Cloud metadata the handler sees.
-func WithMetadata(md Metadata) InvokeOption {
-	return func(r *Request) { r.metadata = md }
-}
-
-// run calls the handler and encodes its output. logf, when not nil, records
-// what callers must not see: a panic's stack, a plain error's text.
-func (a *Action) run(ctx context.Context, req *Request, logf func(msg string, args ...any)) (out json.RawMessage, err error) {
+// run calls the handler and encodes its output. The logger records what
+// the host must not see: a panic's stack, a plain error's text.
+func (a *Action) run(ctx context.Context, req *Request, logger hclog.Logger) (out json.RawMessage, err *Error) {
 	defer func() {
 		if p := recover(); p != nil {
-			if logf != nil {
-				logf("handler panicked", "action", a.name, "request_id", req.requestID, "panic", fmt.Sprint(p), "stack", stack())
-			}
-			out, err = nil, Errorf(500, "plugin_panic", "action %q failed unexpectedly (the plugin recovered from a panic)", a.name)
+			logger.Error("handler panicked", "action", a.info.Name, "request_id", req.requestID, "panic", fmt.Sprint(p), "stack", stack())
+			out, err = nil, Errorf(500, "plugin_panic", "action %q failed unexpectedly (the plugin recovered from a panic)", a.info.Name)
 		}
 	}()
-	v, err := a.handler(ctx, req)
-	if err != nil {
-		return nil, publicError(ctx, a.name, req.requestID, err, logf)
+	v, herr := a.handler(ctx, req)
+	if herr != nil {
+		return nil, publicError(ctx, a.info.Name, req.requestID, herr, logger)
 	}
 	switch v := v.(type) {
 	case nil:
@@ -203,18 +187,16 @@ func (a *Action) run(ctx context.Context, req *Request, logf func(msg string, ar
 	case json.RawMessage:
 		return v, nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		if logf != nil {
-			logf("encoding the output failed", "action", a.name, "request_id", req.requestID, "error", err)
-		}
-		return nil, Errorf(500, "invalid_output", "action %q returned an output that cannot be encoded as JSON", a.name)
+	b, merr := json.Marshal(v)
+	if merr != nil {
+		logger.Error("encoding the output failed", "action", a.info.Name, "request_id", req.requestID, "error", merr)
+		return nil, Errorf(500, "invalid_output", "action %q returned an output that cannot be encoded as JSON", a.info.Name)
 	}
 	return b, nil
 }
 
 // publicError turns what a handler returned into the *Error the host sees.
-func publicError(ctx context.Context, action, requestID string, err error, logf func(msg string, args ...any)) *Error {
+func publicError(ctx context.Context, action, requestID string, err error, logger hclog.Logger) *Error {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
@@ -222,45 +204,44 @@ func publicError(ctx context.Context, action, requestID string, err error, logf 
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return Errorf(504, "timeout", "action %q ran out of time", action)
 	}
-	if logf != nil {
-		logf("handler failed", "action", action, "request_id", requestID, "error", err)
-	}
+	logger.Error("handler failed", "action", action, "request_id", requestID, "error", err)
 	return Errorf(500, "action_failed", "action %q failed", action)
 }
 
 // check reports every mistake in the description at once.
 func (a *Action) check() error {
+	info := a.info
 	errs := append([]error(nil), a.errs...)
-	if !validName(a.name) {
-		errs = append(errs, fmt.Errorf("name %q: must start with a letter and hold only letters, digits, '.', '-' and '_' (at most 128)", a.name))
+	if !validName(info.Name) {
+		errs = append(errs, fmt.Errorf("name %q: must start with a letter and hold only letters, digits, '.', '-' and '_' (at most 128)", info.Name))
 	}
 	if a.handler == nil {
 		errs = append(errs, errors.New("no handler: call Handle"))
 	}
-	if a.input != "" && !isJSONObject(a.input) {
+	if len(info.Input) > 0 && !isJSONObject(info.Input) {
 		errs = append(errs, errors.New("input schema: not a JSON object"))
 	}
-	if a.output != "" && !isJSONObject(a.output) {
+	if len(info.Output) > 0 && !isJSONObject(info.Output) {
 		errs = append(errs, errors.New("output schema: not a JSON object"))
 	}
-	for _, m := range a.mapping {
-		if !pointerSyntax(m.target) || m.target == "" {
-			errs = append(errs, fmt.Errorf("mapping target %q: not a JSON pointer below the input root (e.g. \"/userId\")", m.target))
+	for _, m := range info.Mapping {
+		if !pointerSyntax(m.Target) || m.Target == "" {
+			errs = append(errs, fmt.Errorf("mapping target %q: not a JSON pointer below the input root (e.g. \"/userId\")", m.Target))
 		}
-		if !pointerSyntax(m.source) {
-			errs = append(errs, fmt.Errorf("mapping source %q: not a JSON pointer (e.g. \"/data/userId\")", m.source))
+		if !pointerSyntax(m.Source) {
+			errs = append(errs, fmt.Errorf("mapping source %q: not a JSON pointer (e.g. \"/data/userId\")", m.Source))
 		}
 	}
-	if a.timeout < 0 || a.timeout > MaxTimeout {
-		errs = append(errs, fmt.Errorf("timeout %v: must be between 0 (host default) and %v", a.timeout, MaxTimeout))
+	if info.Timeout < 0 || info.Timeout > MaxTimeout {
+		errs = append(errs, fmt.Errorf("timeout %v: must be between 0 (host default) and %v", info.Timeout, MaxTimeout))
 	}
-	for _, c := range a.uses {
+	for _, c := range info.Uses {
 		if c == "" {
 			errs = append(errs, errors.New("uses an empty connection name"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("action %q: %w", a.name, err)
+		return fmt.Errorf("action %q: %w", info.Name, err)
 	}
 	return nil
 }
@@ -281,8 +262,8 @@ func validName(s string) bool {
 	return true
 }
 
-func isJSONObject(s string) bool {
-	return json.Valid([]byte(s)) && strings.HasPrefix(strings.TrimSpace(s), "{")
+func isJSONObject(b []byte) bool {
+	return json.Valid(b) && bytes.HasPrefix(bytes.TrimSpace(b), []byte("{"))
 }
 
 // pointerSyntax checks the RFC 6901 syntax: empty, or '/'-separated tokens

@@ -1,22 +1,16 @@
 package sdk
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
@@ -39,12 +33,8 @@ const AttemptsHeader = "X-Switchboard-Attempts"
 // A refusal or a downstream failure is an *Error a handler can return as it
 // is (errors.As finds it inside the client's *url.Error).
 func (r *Request) HTTP(connection string) *Client {
-	var rt http.RoundTripper = &hostTransport{req: r, connection: connection}
-	if r.local != nil {
-		rt = &localTransport{req: r, connection: connection}
-	}
 	return &Client{Client: &http.Client{
-		Transport:     rt,
+		Transport:     &hostTransport{req: r, connection: connection},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
@@ -139,33 +129,6 @@ func expand(tmpl string, args []string) (string, string, error) {
 	return b.String(), path, nil
 }
 
-// localTransport answers calls in process, for Action.Invoke's
-// WithConnection: what the host would refuse, it refuses.
-type localTransport struct {
-	req        *Request
-	connection string
-}
-
-func (t *localTransport) RoundTrip(hr *http.Request) (*http.Response, error) {
-	if !slices.Contains(t.req.uses, t.connection) {
-		return nil, Errorf(403, "outbound_refused", "action %q did not declare connection %q (call Uses(%q))", t.req.action, t.connection, t.connection)
-	}
-	rt, ok := t.req.local[t.connection]
-	if !ok {
-		return nil, Errorf(500, "connection_not_configured", "no connection %q is configured for this test (sdk.WithConnection)", t.connection)
-	}
-	hr = hr.Clone(hr.Context())
-	if hr.URL.Host == "" {
-		hr.URL.Scheme, hr.URL.Host = "http", t.connection+".connection"
-	}
-	hr.Host = hr.URL.Host
-	resp, err := rt.RoundTrip(hr)
-	if resp != nil {
-		resp.Header.Set(AttemptsHeader, "1")
-	}
-	return resp, err
-}
-
 // hostConn is the plugin's one connection back to the host's Outbound
 // service, set up when the host describes the plugin and reused by every
 // request.
@@ -175,9 +138,9 @@ type hostConn struct {
 
 func (h *hostConn) connect(broker *plugin.GRPCBroker, id uint32) error {
 	conn, err := broker.DialWithOptions(id,
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
-		grpc.WithInitialWindowSize(windowSize),
-		grpc.WithInitialConnWindowSize(windowSize),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(pluginv1.MaxMessageSize), grpc.MaxCallSendMsgSize(pluginv1.MaxMessageSize)),
+		grpc.WithInitialWindowSize(pluginv1.WindowSize),
+		grpc.WithInitialConnWindowSize(pluginv1.WindowSize),
 	)
 	if err != nil {
 		return fmt.Errorf("connecting to the host's outbound service: %w", err)
@@ -206,7 +169,10 @@ type hostTransport struct {
 func (t *hostTransport) RoundTrip(hr *http.Request) (*http.Response, error) {
 	client := t.req.host.get()
 	if client == nil {
-		return nil, Errorf(500, "no_host", "Request.HTTP needs the Switchboard host: connection %q is unavailable outside it", t.connection)
+		if hr.Body != nil {
+			hr.Body.Close()
+		}
+		return nil, Errorf(500, "no_host", "the host serves this plugin no outbound service: connection %q is unavailable", t.connection)
 	}
 	var body []byte
 	if hr.Body != nil {
@@ -221,57 +187,11 @@ func (t *hostTransport) RoundTrip(hr *http.Request) (*http.Response, error) {
 	if _, ok := ctx.Deadline(); !ok && t.req.ctx != nil {
 		ctx = t.req.ctx // the action's deadline travels with every call
 	}
-	out := &pluginv1.OutboundRequest{
-		InvocationId: t.req.invocationID,
-		Connection:   t.connection,
-		Method:       hr.Method,
-		Url:          hr.URL.String(),
-		Body:         body,
-	}
-	if tmpl, ok := hr.Context().Value(templateKey{}).(string); ok {
-		out.PathTemplate = tmpl
-	}
-	for k, v := range hr.Header {
-		out.Headers = append(out.Headers, &pluginv1.Header{Name: k, Values: v})
-	}
-	resp, err := client.Do(ctx, out)
+	resp, err := client.Do(ctx, toOutboundRequest(t.req.invocationID, t.connection, hr, body))
 	if err != nil {
 		return nil, fromStatus(ctx, err)
 	}
-	header := make(http.Header, len(resp.GetHeaders())+1)
-	for _, h := range resp.GetHeaders() {
-		header[http.CanonicalHeaderKey(h.GetName())] = h.GetValues()
-	}
-	header.Set(AttemptsHeader, strconv.Itoa(int(resp.GetAttempts())))
-	code := int(resp.GetStatus())
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", code, http.StatusText(code)),
-		StatusCode:    code,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        header,
-		Body:          io.NopCloser(bytes.NewReader(resp.GetBody())),
-		ContentLength: int64(len(resp.GetBody())),
-		Request:       hr,
-	}, nil
-}
-
-// fromStatus turns the host's refusal or failure into an *Error.
-func fromStatus(ctx context.Context, err error) error {
-	st := status.Convert(err)
-	for _, d := range st.Details() {
-		if e, ok := d.(*pluginv1.Error); ok {
-			return &Error{Status: int(e.GetHttpStatus()), Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable()}
-		}
-	}
-	switch {
-	case st.Code() == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return Errorf(504, "timeout", "the downstream call ran out of time")
-	case st.Code() == codes.Canceled:
-		return Errorf(504, "timeout", "the downstream call was cancelled")
-	}
-	return Errorf(502, "host_unavailable", "the host's outbound service failed: %s", st.Message())
+	return fromOutboundResponse(resp, hr), nil
 }
 
 var _ http.RoundTripper = (*hostTransport)(nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -13,11 +12,9 @@ import (
 // what the host knows about the call. A handler must not keep it after it
 // returns.
 type Request struct {
-	ctx          context.Context              // the handler's, with the action's deadline
-	host         *hostConn                    // nil outside a host (Action.Invoke)
-	logger       hclog.Logger                 // the plugin's; nil outside a host
-	local        map[string]http.RoundTripper // connections answered in process (Action.Invoke)
-	uses         []string                     // the action's declared connections, for local ones
+	ctx          context.Context // the handler's, with the action's deadline
+	host         *hostConn       // the plugin's connection to the host's Outbound service
+	logger       hclog.Logger    // the plugin's
 	action       string
 	requestID    string
 	metadata     Metadata

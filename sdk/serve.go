@@ -2,10 +2,14 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,13 +18,6 @@ import (
 
 	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
-
-// maxMessageSize bounds every gRPC message between host and plugin; the host
-// uses the same bound.
-const maxMessageSize = 32 << 20
-
-// windowSize is the HTTP/2 flow-control window, as on the host's side.
-const windowSize = 4 << 20
 
 // streamWorkers is how many goroutines serve the host's calls; each keeps
 // its grown stack, so a call does not pay for a new goroutine and its stack
@@ -32,57 +29,177 @@ const streamWorkers = 64
 const parentPollInterval = 500 * time.Millisecond
 
 // Serve serves the actions to the Switchboard host that started this process,
-// and returns only when the host stops it. It must be the only thing main
-// does: anything written to standard output before it breaks the handshake
-// with the host. A mistake in the actions' descriptions is printed to standard
-// error and the process exits with status 1.
+// and returns nil when the host stops the plugin or goes away. It must be the
+// only thing main does: anything written to standard output before it breaks
+// the handshake with the host.
 //
-// A plugin run by hand, not by a host, says so and exits with status 1.
-func Serve(actions ...*Action) {
-	// Unnamed: the host logs each line under the plugin's name.
-	logger := hclog.New(&hclog.LoggerOptions{
-		Output:     os.Stderr,
-		JSONFormat: true, // the host parses these lines and re-logs them under the plugin's name
-		Level:      hclog.LevelFromString(os.Getenv("SWITCHBOARD_LOG_LEVEL")),
-	})
+// Serve returns an error, without serving, when the actions' descriptions
+// hold a mistake (it lists them all) or when the process was not started by
+// a host (it was run by hand), and an error when go-plugin cannot serve.
+// Serve never exits the process itself; main reports the error:
+//
+//	if err := sdk.Serve(actions...); err != nil {
+//		fmt.Fprintln(os.Stderr, "myplugin:", err)
+//		os.Exit(1)
+//	}
+func Serve(actions ...*Action) error {
+	return ServeWith(ServeOptions{}, actions...)
+}
+
+// ServeOptions changes how ServeWith serves. The zero value serves as Serve
+// does.
+type ServeOptions struct {
+	// Context, when done, stops serving: calls in flight are cut off and
+	// ServeWith returns nil. Nil: serve until the host stops the plugin.
+	Context context.Context
+
+	// Logger is the plugin's logger, the one Request.Logger extends. Nil:
+	// JSON lines on standard error at the level SWITCHBOARD_LOG_LEVEL names
+	// (info when unset), which is what the host reads and logs under the
+	// plugin's name.
+	Logger hclog.Logger
+
+	// InProcess, when not nil, serves to a client in this process, as
+	// package sdktest does, instead of to a host that started the process:
+	// the handshake's magic cookie is not needed, nothing is written to
+	// standard output, and the process is not tied to its parent.
+	// ServeWith calls InProcess once, with the address of the socket it
+	// serves on, when a client may connect (with go-plugin's reattach
+	// configuration: protocol gRPC, version pluginv1.ProtocolVersion).
+	// Nil: serve to the host that started the process.
+	InProcess func(addr net.Addr)
+}
+
+// ServeWith is Serve with options.
+func ServeWith(opts ServeOptions, actions ...*Action) error {
+	logger := opts.Logger
+	if logger == nil {
+		// Unnamed: the host logs each line under the plugin's name.
+		logger = hclog.New(&hclog.LoggerOptions{
+			Output:     os.Stderr,
+			JSONFormat: true, // the host parses these lines and re-logs them under the plugin's name
+			Level:      hclog.LevelFromString(os.Getenv("SWITCHBOARD_LOG_LEVEL")),
+		})
+	}
 	srv, err := newServer(actions, logger)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "switchboard plugin: %v\n", err)
-		os.Exit(1)
+		return err
 	}
-	go exitWithParent(os.Getppid(), logger)
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: pluginv1.Handshake(),
+	handshake := pluginv1.Handshake()
+	if opts.InProcess == nil && os.Getenv(handshake.MagicCookieKey) != handshake.MagicCookieValue {
+		return fmt.Errorf("this program is a Switchboard plugin: the Switchboard host starts it (%s is not set), it is not meant to be run by hand", handshake.MagicCookieKey)
+	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+
+	goPluginLog := &errorLog{Logger: logger}
+	served := false // set when go-plugin builds the gRPC server, so got as far as serving
+	cfg := &plugin.ServeConfig{
+		HandshakeConfig: handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
 			pluginv1.ProtocolVersion: {pluginv1.PluginName: &grpcPlugin{srv: srv}},
 		},
-		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts,
-				grpc.ChainUnaryInterceptor(recoverUnary(logger)),
-				grpc.MaxRecvMsgSize(maxMessageSize),
-				grpc.MaxSendMsgSize(maxMessageSize),
-				grpc.NumStreamWorkers(streamWorkers),
-				// Fixed windows turn off bandwidth-delay probing (PINGs).
-				grpc.InitialWindowSize(windowSize),
-				grpc.InitialConnWindowSize(windowSize),
-			)
-			return grpc.NewServer(opts...)
+		GRPCServer: func(o []grpc.ServerOption) *grpc.Server {
+			served = true
+			s := newGRPCServer(o, logger)
+			go func() {
+				<-ctx.Done()
+				s.Stop() // go-plugin's Serve returns once the gRPC server has stopped
+			}()
+			return s
 		},
-		Logger: logger,
-	})
+		Logger: goPluginLog,
+	}
+	if opts.InProcess != nil {
+		reattach := make(chan *plugin.ReattachConfig, 1)
+		cfg.Test = &plugin.ServeTestConfig{ReattachConfigCh: reattach}
+		go func() {
+			select {
+			case rc := <-reattach:
+				opts.InProcess(rc.Addr)
+			case <-ctx.Done():
+			}
+		}()
+	} else {
+		go watchParent(ctx, os.Getppid(), stop, logger)
+		// go-plugin sends standard output and error to the host over gRPC
+		// while it serves; what main prints after Serve returns must reach
+		// the real ones.
+		defer func(stdout, stderr *os.File) { os.Stdout, os.Stderr = stdout, stderr }(os.Stdout, os.Stderr)
+	}
+	plugin.Serve(cfg)
+	if !served && ctx.Err() == nil {
+		return fmt.Errorf("go-plugin could not serve: %s", goPluginLog.last())
+	}
+	return nil
 }
 
-// exitWithParent ends the plugin when the host that started it is gone, even
-// if the host died without stopping it (kill -9). The host also asks the
-// kernel to kill its plugins when it dies; this covers systems and cases
-// where that signal is lost.
-func exitWithParent(ppid int, logger hclog.Logger) {
-	for range time.Tick(parentPollInterval) {
-		if os.Getppid() != ppid {
-			logger.Warn("the host that started this plugin is gone; exiting", "host_pid", ppid)
-			os.Exit(0)
+// newGRPCServer is the gRPC server of the ActionPlugin service.
+func newGRPCServer(opts []grpc.ServerOption, logger hclog.Logger) *grpc.Server {
+	opts = append(opts,
+		grpc.ChainUnaryInterceptor(recoverUnary(logger)),
+		grpc.MaxRecvMsgSize(pluginv1.MaxMessageSize),
+		grpc.MaxSendMsgSize(pluginv1.MaxMessageSize),
+		grpc.NumStreamWorkers(streamWorkers),
+		grpc.InitialWindowSize(pluginv1.WindowSize),
+		grpc.InitialConnWindowSize(pluginv1.WindowSize),
+	)
+	return grpc.NewServer(opts...)
+}
+
+// watchParent stops serving when the host that started the plugin is gone,
+// even if the host died without stopping it (kill -9). The host also asks
+// the kernel to kill its plugins when it dies; this covers systems and cases
+// where that signal is lost. It returns when ctx is done.
+func watchParent(ctx context.Context, ppid int, stop func(), logger hclog.Logger) {
+	tick := time.NewTicker(parentPollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if os.Getppid() != ppid {
+				logger.Warn("the host that started this plugin is gone; stopping", "host_pid", ppid)
+				stop()
+				return
+			}
 		}
 	}
+}
+
+// errorLog is the logger go-plugin gets: it remembers the last error
+// go-plugin logs, which is all it says when it cannot serve.
+type errorLog struct {
+	hclog.Logger
+	mu  sync.Mutex
+	msg string
+}
+
+// Error logs and remembers msg with its key-value pairs.
+func (l *errorLog) Error(msg string, args ...any) {
+	var b strings.Builder
+	b.WriteString(msg)
+	for i := 0; i+1 < len(args); i += 2 {
+		fmt.Fprintf(&b, " %v=%v", args[i], args[i+1])
+	}
+	l.mu.Lock()
+	l.msg = b.String()
+	l.mu.Unlock()
+	l.Logger.Error(msg, args...)
+}
+
+func (l *errorLog) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.msg == "" {
+		return "it logged no error"
+	}
+	return l.msg
 }
 
 // recoverUnary turns a panic anywhere in a unary call into a typed error, so
@@ -117,7 +234,8 @@ func (p *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.Clien
 	return nil, errors.New("switchboard: the SDK serves actions; it is not a host")
 }
 
-// server serves the ActionPlugin service of one plugin process.
+// server serves the ActionPlugin service of one plugin process. Its
+// handlers convert the request (wire.go), call, and convert the answer.
 type server struct {
 	pluginv1.UnimplementedActionPluginServer
 	actions   map[string]*Action
@@ -138,16 +256,16 @@ func newServer(actions []*Action, logger hclog.Logger) (*server, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if _, dup := s.actions[a.name]; dup {
-			errs = append(errs, fmt.Errorf("action %q: declared twice", a.name))
+		if _, dup := s.actions[a.info.Name]; dup {
+			errs = append(errs, fmt.Errorf("action %q: declared twice", a.info.Name))
 			continue
 		}
-		s.actions[a.name] = a
+		s.actions[a.info.Name] = a
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s.described = describeResponse(actions)
+	s.described = toDescribeResponse(actions)
 	return s, nil
 }
 
@@ -162,18 +280,22 @@ func (s *server) Describe(ctx context.Context, req *pluginv1.DescribeRequest) (*
 	return s.described, nil
 }
 
+// Invoke runs one action.
 func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
-	a, ok := s.actions[req.GetAction()]
-	if !ok {
-		return nil, toStatus(Errorf(404, "action_not_found", "this plugin has no action %q", req.GetAction()))
-	}
-	r := fromInvokeRequest(req)
-	r.ctx, r.host, r.logger = ctx, &s.host, s.logger
-	out, err := a.run(ctx, r, s.logger.Error)
+	out, err := s.invoke(ctx, fromInvokeRequest(req))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pluginv1.InvokeResponse{Output: out}, nil
+	return toInvokeResponse(out), nil
+}
+
+func (s *server) invoke(ctx context.Context, r *Request) (json.RawMessage, *Error) {
+	a, ok := s.actions[r.action]
+	if !ok {
+		return nil, Errorf(404, "action_not_found", "this plugin has no action %q", r.action)
+	}
+	r.ctx, r.host, r.logger = ctx, &s.host, s.logger
+	return a.run(ctx, r, s.logger)
 }
 
 var _ plugin.GRPCPlugin = (*grpcPlugin)(nil)

@@ -5,12 +5,14 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/switchboard-dev/switchboard/sdk"
 )
 
 func main() {
-	sdk.Serve(
+	if err := sdk.Serve(
 		sdk.NewAction("echo").
 			Description("Returns its input unchanged").
 			Version("1.0.0").
@@ -29,5 +31,8 @@ func main() {
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				return req.Input(), nil
 			}),
-	)
+	); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
 }

@@ -6,8 +6,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/sdk"
@@ -21,7 +23,7 @@ type user struct {
 }
 
 func main() {
-	sdk.Serve(
+	if err := sdk.Serve(
 		sdk.NewAction("fetchUserProfile").
 			Description("Look up a Genesys Cloud user by id").
 			Version("1.0.0").
@@ -42,7 +44,10 @@ func main() {
 			Uses("genesys").
 			Timeout(8 * time.Second).
 			Handle(fetchUserProfile),
-	)
+	); err != nil {
+		fmt.Fprintln(os.Stderr, "genesys-users:", err)
+		os.Exit(1)
+	}
 }
 
 func fetchUserProfile(ctx context.Context, req *sdk.Request) (any, error) {

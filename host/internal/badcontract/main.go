@@ -4,12 +4,17 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/switchboard-dev/switchboard/sdk"
 )
 
 func main() {
-	sdk.Serve(sdk.NewAction("nested").
+	if err := sdk.Serve(sdk.NewAction("nested").
 		Input(`{"type":"object","properties":{"address":{"type":"object","properties":{"city":{"type":"string"}}}}}`).
-		Handle(func(ctx context.Context, req *sdk.Request) (any, error) { return req.Input(), nil }))
+		Handle(func(ctx context.Context, req *sdk.Request) (any, error) { return req.Input(), nil })); err != nil {
+		fmt.Fprintln(os.Stderr, "badcontract:", err)
+		os.Exit(1)
+	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -15,7 +16,10 @@ func main() {
 		time.Sleep(300 * time.Millisecond)
 		os.Exit(2)
 	}()
-	sdk.Serve(sdk.NewAction("crashy").Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+	if err := sdk.Serve(sdk.NewAction("crashy").Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 		return nil, nil
-	}))
+	})); err != nil {
+		fmt.Fprintln(os.Stderr, "crashplugin:", err)
+		os.Exit(1)
+	}
 }

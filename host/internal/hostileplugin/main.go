@@ -36,7 +36,7 @@ type targets struct {
 }
 
 func main() {
-	sdk.Serve(
+	if err := sdk.Serve(
 		sdk.NewAction("attack").
 			Description("Tries every way out of the sandbox").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
@@ -57,7 +57,10 @@ func main() {
 				body, _ := io.ReadAll(resp.Body)
 				return map[string]any{"status": resp.StatusCode, "body": string(body)}, nil
 			}),
-	)
+	); err != nil {
+		fmt.Fprintln(os.Stderr, "hostileplugin:", err)
+		os.Exit(1)
+	}
 }
 
 // attack returns, for each attempt, "denied: <error>" or "ALLOWED: <what it got>".

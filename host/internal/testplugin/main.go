@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -22,7 +23,7 @@ const anyObject = `{"type":"object"}`
 var variant = "a"
 
 func main() {
-	sdk.Serve(
+	if err := sdk.Serve(
 		sdk.NewAction("panic").Input(anyObject).
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				panic("boom")
@@ -118,7 +119,10 @@ func main() {
 					"traceparent": md.TraceParent,
 				}, nil
 			}),
-	)
+	); err != nil {
+		fmt.Fprintln(os.Stderr, "testplugin:", err)
+		os.Exit(1)
+	}
 }
 
 // callOut makes the HTTP call its input describes, through the host, and
