@@ -105,8 +105,8 @@ type Options struct {
 	Tracer trace.Tracer
 }
 
-// New builds a connection from its config.
-func New(cfg *config.Connection, opts Options) *Connection {
+// NewConnection builds a connection from its config.
+func NewConnection(cfg *config.Connection, opts Options) *Connection {
 	obs := opts.Observer
 	if obs == nil {
 		obs = nopObserver{}

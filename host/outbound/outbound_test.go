@@ -35,7 +35,7 @@ func simConn(t *testing.T, mutate func(*config.Connection), opts Options) (*Conn
 	if opts.Observer == nil {
 		opts.Observer = counters
 	}
-	return New(cfg, opts), s, counters
+	return NewConnection(cfg, opts), s, counters
 }
 
 func getUser(id string) *Call {
@@ -245,7 +245,7 @@ func TestWhichCallsAreRetried(t *testing.T) {
 			base, _ := url.Parse(ts.URL)
 			cfg := config.NewConnection("crm", base)
 			cfg.Retry = config.Retry{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
-			resp, err := New(cfg, Options{}).Do(ctxWithin(t, 5*time.Second), tc.call)
+			resp, err := NewConnection(cfg, Options{}).Do(ctxWithin(t, 5*time.Second), tc.call)
 			if err != nil || resp.Status != 503 || resp.Attempts != tc.want || len(bodies) != tc.want {
 				t.Fatalf("%v %+v, %d requests; want %d attempts", err, resp, len(bodies), tc.want)
 			}
@@ -339,7 +339,7 @@ func TestRedirectsToOtherHostsAreNotFollowed(t *testing.T) {
 	}))
 	defer ts.Close()
 	base, _ := url.Parse(ts.URL)
-	c := New(config.NewConnection("crm", base), Options{})
+	c := NewConnection(config.NewConnection("crm", base), Options{})
 	resp, err := c.Do(ctxWithin(t, 5*time.Second), &Call{Method: "GET", URL: "/away"})
 	if err != nil || resp.Status != http.StatusFound || followed.Load() != 0 {
 		t.Errorf("redirect away: %v %+v, followed %d", err, resp, followed.Load())
@@ -359,7 +359,7 @@ func TestResponseBodyIsCapped(t *testing.T) {
 	base, _ := url.Parse(ts.URL)
 	cfg := config.NewConnection("crm", base)
 	cfg.MaxResponseBytes = 1024
-	_, err := New(cfg, Options{}).Do(ctxWithin(t, 5*time.Second), &Call{Method: "GET", URL: "/big"})
+	_, err := NewConnection(cfg, Options{}).Do(ctxWithin(t, 5*time.Second), &Call{Method: "GET", URL: "/big"})
 	var e *apierr.Error
 	if !errors.As(err, &e) || e.Code != "downstream_response_too_large" || e.Status != 502 {
 		t.Errorf("err %v, want 502 downstream_response_too_large", err)
@@ -379,7 +379,7 @@ func TestCircuitBreakerOpensAndAnswersAtOnce(t *testing.T) {
 	cfg.Retry = config.Retry{MaxAttempts: 1, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
 	cfg.Circuit = config.Circuit{Failures: 3, OpenFor: time.Minute}
 	counters := &Counters{}
-	c := New(cfg, Options{Observer: counters})
+	c := NewConnection(cfg, Options{Observer: counters})
 	for i := 0; i < 3; i++ {
 		if resp, err := c.Do(ctxWithin(t, time.Second), &Call{Method: "GET", URL: "/"}); err != nil || resp.Status != 502 {
 			t.Fatalf("call %d: %v %+v", i, err, resp)

@@ -15,7 +15,7 @@ type Pool struct {
 func NewPool(cfgs map[string]*config.Connection, opts Options) *Pool {
 	p := &Pool{conns: make(map[string]*Connection, len(cfgs))}
 	for name, cfg := range cfgs {
-		p.conns[name] = New(cfg, opts)
+		p.conns[name] = NewConnection(cfg, opts)
 	}
 	return p
 }

@@ -23,7 +23,7 @@ func crmConnection(t testing.TB) *Connection {
 	cfg := config.NewConnection("crm", base)
 	cfg.AllowedHosts = []string{"files.example.com"}
 	cfg.APIKey = &config.ConnectionAPIKey{Header: "X-Api-Key", Value: "k-secret-1234567890"}
-	return New(cfg, Options{})
+	return NewConnection(cfg, Options{})
 }
 
 // TestResolveKeepsTheCredentialUnderBaseURL: with base_url
@@ -123,7 +123,7 @@ func (h *twoHosts) connection(t *testing.T, mutate func(*config.Connection)) *Co
 	if mutate != nil {
 		mutate(cfg)
 	}
-	return New(cfg, Options{})
+	return NewConnection(cfg, Options{})
 }
 
 // TestRedirectsPassTheChecksOfADirectCall: the credential (an API key, or
@@ -234,7 +234,7 @@ func TestResponseHeadersEchoingTheCredentialAreRemoved(t *testing.T) {
 	base, _ := url.Parse(ts.URL)
 	cfg := config.NewConnection("crm", base)
 	cfg.Basic = &config.Basic{Username: "u", Password: "pw-secret-0123456789"}
-	resp, err := New(cfg, Options{}).Do(ctxWithin(t, 5*time.Second), &Call{Method: "GET", URL: "/"})
+	resp, err := NewConnection(cfg, Options{}).Do(ctxWithin(t, 5*time.Second), &Call{Method: "GET", URL: "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestOnePluginCannotStarveTheOthers(t *testing.T) {
 	cfg.MaxConcurrency, cfg.MaxConcurrencyPerPlugin = 4, 2
 	cfg.Retry.MaxAttempts = 1
 	cfg.Circuit = config.Circuit{Failures: 3, OpenFor: time.Minute}
-	c := New(cfg, Options{})
+	c := NewConnection(cfg, Options{})
 
 	var held atomic.Int64
 	for i := 0; i < 2; i++ {
