@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/exports"
 	"github.com/switchboard-dev/switchboard/host/internal/golden"
 )
 
@@ -109,28 +109,25 @@ func (s *server) options(tc testCase, auth *Action, trace *[]string) RunOptions 
 	}
 }
 
-func parseFile(t *testing.T, path string) *Action {
+func parseExport(t *testing.T, e exports.Export) *Action {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	a, err := Parse(e.Data)
 	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := Parse(data)
-	if err != nil {
-		t.Fatalf("Parse(%s): %v", path, err)
+		t.Fatalf("Parse(%s): %v", e.Name, err)
 	}
 	return a
 }
 
-func readJSON(t *testing.T, path string, v any) {
+// loadCase parses the reference export name and reads its case
+// (testdata/cases), with the customAuth action the case names, if any.
+func loadCase(t *testing.T, name string) (a *Action, tc testCase, auth *Action) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	a = parseExport(t, exports.Read(t, name))
+	exports.DecodeFile(t, filepath.Join("testdata", "cases", name+".json"), &tc)
+	if tc.Auth != "" {
+		auth = parseExport(t, exports.Read(t, tc.Auth))
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	return a, tc, auth
 }
 
 // unsupported are the reference exports of other integration types, which
@@ -152,24 +149,13 @@ var unsupported = []string{
 // server received, the trace and the output with testdata/golden.
 func TestExports(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) != 18 {
-		t.Fatalf("found %d exports, want 18", len(paths))
-	}
 	ran := 0
-	for _, path := range paths {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
+	for _, e := range exports.All(t) {
+		name := e.Name
 		if slices.Contains(unsupported, name) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				data, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := Parse(data); !errors.Is(err, ErrUnsupported) {
+				if _, err := Parse(e.Data); !errors.Is(err, ErrUnsupported) {
 					t.Errorf("Parse = %v, want ErrUnsupported", err)
 				}
 			})
@@ -178,13 +164,7 @@ func TestExports(t *testing.T) {
 		ran++
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			a := parseFile(t, path)
-			var tc testCase
-			readJSON(t, filepath.Join("testdata", "cases", name+".json"), &tc)
-			var auth *Action
-			if tc.Auth != "" {
-				auth = parseFile(t, filepath.Join("..", "testdata", "exports", tc.Auth+".json"))
-			}
+			a, tc, auth := loadCase(t, name)
 			s := newServer(t, tc.Responses)
 			var trace []string
 			out, err := a.Run(t.Context(), tc.Input, s.options(tc, auth, &trace))

@@ -3,11 +3,11 @@ package emulator
 import (
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/exports"
 )
 
 func TestParse(t *testing.T) {
@@ -94,14 +94,7 @@ func TestParseExports(t *testing.T) {
 	for file, tc := range tests {
 		t.Run(file, func(t *testing.T) {
 			t.Parallel()
-			data, err := os.ReadFile(filepath.Join("..", "testdata", "exports", file+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := Parse(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := parseExport(t, exports.Read(t, file))
 			if a.Name != tc.name || a.ActionType != tc.actionType || a.RequestType != tc.requestType || a.Timeout != DefaultTimeout {
 				t.Errorf("got %q %q %q %v", a.Name, a.ActionType, a.RequestType, a.Timeout)
 			}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -238,9 +237,7 @@ func TestFailures(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			a := parseFile(t, filepath.Join("..", "testdata", "exports", tc.export+".json"))
-			var c testCase
-			readJSON(t, filepath.Join("testdata", "cases", tc.export+".json"), &c)
+			a, c, auth := loadCase(t, tc.export)
 			if tc.input != "" {
 				c.Input = json.RawMessage(tc.input)
 			}
@@ -251,10 +248,6 @@ func TestFailures(t *testing.T) {
 					}
 				}
 				c.Responses = tc.responses
-			}
-			var auth *Action
-			if c.Auth != "" {
-				auth = parseFile(t, filepath.Join("..", "testdata", "exports", c.Auth+".json"))
 			}
 			s := newServer(t, c.Responses)
 			var trace []string
@@ -436,10 +429,7 @@ func TestBadURL(t *testing.T) {
 func TestOAuthFlow(t *testing.T) {
 	t.Parallel()
 	const name = "GenesysCloudBlueprints__update-zoom-presence-from-inbound-interaction-trigger-blueprint__Update-Zoom-User-Presence.custom"
-	a := parseFile(t, filepath.Join("..", "testdata", "exports", name+".json"))
-	var c testCase
-	readJSON(t, filepath.Join("testdata", "cases", name+".json"), &c)
-	auth := parseFile(t, filepath.Join("..", "testdata", "exports", c.Auth+".json"))
+	a, c, auth := loadCase(t, name)
 	s := newServer(t, c.Responses)
 	var trace []string
 	for range 2 {

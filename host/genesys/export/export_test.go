@@ -27,6 +27,26 @@ type exportCase struct {
 	opts   Options
 }
 
+// json exports the case as JSON, failing t on an error.
+func (tc exportCase) json(t *testing.T) (action, auth []byte) {
+	t.Helper()
+	action, auth, err := JSON(tc.action, tc.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return action, auth
+}
+
+// terraform exports the case as Terraform, failing t on an error.
+func (tc exportCase) terraform(t *testing.T) []byte {
+	t.Helper()
+	tf, err := Terraform(tc.action, tc.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tf
+}
+
 // exportCases are the golden cases, also run through the emulator.
 func exportCases() map[string]exportCase {
 	return map[string]exportCase{
@@ -85,10 +105,7 @@ func TestGolden(t *testing.T) {
 	for name, tc := range exportCases() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			act, auth, err := JSON(tc.action, tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			act, auth := tc.json(t)
 			checkGolden(t, name+".json", act)
 			if (auth != nil) != (tc.opts.Auth == AuthOAuth) {
 				t.Fatalf("customAuth %s for auth %v", auth, tc.opts.Auth)
@@ -96,11 +113,7 @@ func TestGolden(t *testing.T) {
 			if auth != nil {
 				checkGolden(t, name+".customAuth.json", auth)
 			}
-			tf, err := Terraform(tc.action, tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkGolden(t, name+".tf", tf)
+			checkGolden(t, name+".tf", tc.terraform(t))
 		})
 	}
 }
@@ -116,10 +129,7 @@ func TestJSONShape(t *testing.T) {
 	for name, tc := range exportCases() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			act, auth, err := JSON(tc.action, tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			act, auth := tc.json(t)
 			for _, doc := range [][]byte{act, auth} {
 				if doc == nil {
 					continue
@@ -186,18 +196,12 @@ func TestTerraformMatchesJSON(t *testing.T) {
 	for name, tc := range exportCases() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			tf, err := Terraform(tc.action, tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tf := tc.terraform(t)
 			file, diags := hclsyntax.ParseConfig(tf, name+".tf", hcl.InitialPos)
 			if diags.HasErrors() {
 				t.Fatalf("%s\n%s", diags, tf)
 			}
-			jsonAct, jsonAuth, err := JSON(tc.action, tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			jsonAct, jsonAuth := tc.json(t)
 			resources := map[string]*hclsyntax.Body{}
 			for _, b := range file.Body.(*hclsyntax.Body).Blocks {
 				if b.Type == "resource" {

@@ -116,10 +116,7 @@ func TestRoundTrip(t *testing.T) {
 	for name, tc := range exportCases() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			actJSON, authJSON, err := JSON(tc.action, tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			actJSON, authJSON := tc.json(t)
 			act, err := emulator.Parse(actJSON)
 			if err != nil {
 				t.Fatalf("emulator.Parse: %v\n%s", err, actJSON)

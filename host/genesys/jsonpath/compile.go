@@ -383,41 +383,27 @@ func (c *compiler) quoted() (string, error) {
 	return "", c.errorf("unterminated string")
 }
 
-func (c *compiler) filterOr() (filterExpr, error) {
-	l, err := c.filterAnd()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		c.skipSpaces()
-		if !c.peek("||") {
-			return l, nil
-		}
-		c.i += 2
-		r, err := c.filterAnd()
-		if err != nil {
-			return nil, err
-		}
-		l = &logicalExpr{and: false, l: l, r: r}
-	}
-}
+func (c *compiler) filterOr() (filterExpr, error) { return c.logical("||", c.filterAnd) }
 
-func (c *compiler) filterAnd() (filterExpr, error) {
-	l, err := c.filterUnary()
+func (c *compiler) filterAnd() (filterExpr, error) { return c.logical("&&", c.filterUnary) }
+
+// logical parses operand (op operand)*, grouping to the left.
+func (c *compiler) logical(op string, operand func() (filterExpr, error)) (filterExpr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
 	for {
 		c.skipSpaces()
-		if !c.peek("&&") {
+		if !c.peek(op) {
 			return l, nil
 		}
-		c.i += 2
-		r, err := c.filterUnary()
+		c.i += len(op)
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = &logicalExpr{and: true, l: l, r: r}
+		l = &logicalExpr{and: op == "&&", l: l, r: r}
 	}
 }
 

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 )
 
@@ -178,7 +179,7 @@ func (e *evaluation) apply(i int, t *token, v any, upDef bool) error {
 	case wildcardToken:
 		switch x := v.(type) {
 		case map[string]any:
-			for _, k := range sortedKeys(x) {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
 				if err := e.step(i+1, x[k]); err != nil {
 					return err
 				}
@@ -263,7 +264,7 @@ func (e *evaluation) scan(i int, t *token, v any) error {
 		if err := e.scanNode(i, t, x); err != nil {
 			return err
 		}
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if err := e.scan(i, t, x[k]); err != nil {
 				return err
 			}
@@ -298,13 +299,4 @@ func (e *evaluation) scanNode(i int, t *token, node any) error {
 		return e.stepIf(i, t, node)
 	}
 	return e.apply(i, t, node, false)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

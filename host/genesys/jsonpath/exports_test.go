@@ -2,11 +2,10 @@ package jsonpath
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/exports"
 	"github.com/switchboard-dev/switchboard/host/internal/golden"
 )
 
@@ -26,30 +25,23 @@ type exportResponse struct {
 // nothing, and compares with testdata/golden.
 func TestExports(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mapped []string
-	for _, path := range paths {
+	mapped := map[string]exportResponse{}
+	for _, e := range exports.All(t) {
 		var exp exportResponse
-		readJSON(t, path, &exp)
+		e.Decode(t, &exp)
 		if len(exp.Config.Response.TranslationMap) > 0 {
-			mapped = append(mapped, path)
+			mapped[e.Name] = exp
 		}
 	}
 	if len(mapped) != 3 {
 		t.Fatalf("found %d exports with a translation map, want 3", len(mapped))
 	}
-	for _, path := range mapped {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
+	for name, exp := range mapped {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var exp exportResponse
-			readJSON(t, path, &exp)
 			resp := exp.Config.Response
 			var cases map[string]json.RawMessage
-			readJSON(t, filepath.Join("testdata", "responses", name+".json"), &cases)
+			exports.DecodeFile(t, filepath.Join("testdata", "responses", name+".json"), &cases)
 
 			type outcome struct {
 				Found   bool   `json:"found"`
@@ -82,17 +74,6 @@ func TestExports(t *testing.T) {
 			}
 			golden.Check(t, filepath.Join("testdata", "golden", name+".json"), append(got, '\n'))
 		})
-	}
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
 

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
+
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/jsonvalue"
 )
 
 // filterExpr is the expression inside [?( )].
@@ -100,13 +103,13 @@ func compare(op string, l any, lok bool, r any, rok bool) bool {
 		if !ok {
 			return false
 		}
-		c = x.compare(y)
+		c = x.Compare(y)
 	} else if x, ok := l.(string); ok {
 		y, ok := r.(string)
 		if !ok {
 			return false
 		}
-		c = cmpStrings(x, y)
+		c = strings.Compare(x, y)
 	} else {
 		return false
 	}
@@ -123,21 +126,15 @@ func compare(op string, l any, lok bool, r any, rok bool) bool {
 	return false
 }
 
-func cmpStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// equal is JSON equality: objects and arrays deeply, by leafEqual.
+func equal(a, b any) bool { return jsonvalue.Equal(a, b, leafEqual) }
 
-// equal is JSON equality: numbers by value, objects and arrays deeply.
-func equal(a, b any) bool {
+// leafEqual compares numbers by value, strings and booleans by content,
+// and null with null; values of different kinds are never equal.
+func leafEqual(a, b any) bool {
 	if x, ok := toNumber(a); ok {
 		y, ok := toNumber(b)
-		return ok && x.compare(y) == 0
+		return ok && x.Compare(y) == 0
 	}
 	switch x := a.(type) {
 	case nil:
@@ -148,83 +145,16 @@ func equal(a, b any) bool {
 	case bool:
 		y, ok := b.(bool)
 		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equal(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !equal(v, w) {
-				return false
-			}
-		}
-		return true
 	}
 	return false
 }
 
-// number is a JSON number, exact when it is an integer.
-type number struct {
-	i     int64
-	f     float64
-	isInt bool
-}
-
-func toNumber(v any) (number, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return number{i: i, isInt: true}, true
-		}
-		f, err := strconv.ParseFloat(string(x), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return number{}, false
-		}
-		return number{f: f}, true
-	case float64:
-		return number{f: x}, true
-	case int:
-		return number{i: int64(x), isInt: true}, true
-	case int64:
-		return number{i: x, isInt: true}, true
+// toNumber is jsonvalue.ToNumber, except that a json.Number beyond the
+// float64 range is a number, ±Inf.
+func toNumber(v any) (jsonvalue.Number, bool) {
+	if s, ok := v.(json.Number); ok {
+		n, err := jsonvalue.ParseNumber(string(s))
+		return n, err == nil || errors.Is(err, strconv.ErrRange)
 	}
-	return number{}, false
-}
-
-func (n number) compare(m number) int {
-	if n.isInt && m.isInt {
-		switch {
-		case n.i < m.i:
-			return -1
-		case n.i > m.i:
-			return 1
-		}
-		return 0
-	}
-	a, b := n.f, m.f
-	if n.isInt {
-		a = float64(n.i)
-	}
-	if m.isInt {
-		b = float64(m.i)
-	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return jsonvalue.ToNumber(v)
 }

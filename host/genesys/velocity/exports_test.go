@@ -1,14 +1,14 @@
 package velocity
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/exports"
 	"github.com/switchboard-dev/switchboard/host/internal/golden"
 )
 
@@ -57,49 +57,24 @@ func (s sample) vars(t *testing.T) map[string]any {
 	return vars
 }
 
-func decodeFile(t testing.TB, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 // TestExports parses every template of the 18 reference exports and renders
 // each with a plausible sample, comparing with testdata/golden.
 func TestExports(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) != 18 {
-		t.Fatalf("found %d exports, want 18", len(paths))
-	}
-	for _, path := range paths {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
+	for _, e := range exports.All(t) {
+		name := e.Name
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var exp export
-			decodeFile(t, path, &exp)
+			e.Decode(t, &exp)
 			var s sample
-			decodeFile(t, filepath.Join("testdata", "vars", name+".json"), &s)
+			exports.DecodeFile(t, filepath.Join("testdata", "vars", name+".json"), &s)
 			vars := s.vars(t)
 
 			req := exp.Config.Request
 			type field struct{ label, src string }
 			fields := []field{{"requestUrlTemplate", req.RequestURLTemplate}}
-			headers := make([]string, 0, len(req.Headers))
-			for h := range req.Headers {
-				headers = append(headers, h)
-			}
-			sort.Strings(headers)
-			for _, h := range headers {
+			for _, h := range slices.Sorted(maps.Keys(req.Headers)) {
 				fields = append(fields, field{"header " + h, req.Headers[h]})
 			}
 			fields = append(fields,

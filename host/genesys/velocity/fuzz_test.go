@@ -3,9 +3,10 @@ package velocity
 import (
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/exports"
 )
 
 // FuzzParseRender checks that parsing and rendering arbitrary input never
@@ -13,13 +14,9 @@ import (
 // text without $, # or \ renders as itself. Seeds: testdata/fuzz plus every
 // template of the reference exports.
 func FuzzParseRender(f *testing.F) {
-	paths, err := filepath.Glob(filepath.Join("..", "testdata", "exports", "*.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, path := range paths {
+	for _, e := range exports.All(f) {
 		var exp export
-		decodeFile(f, path, &exp)
+		e.Decode(f, &exp)
 		req := exp.Config.Request
 		f.Add(req.RequestURLTemplate)
 		f.Add(req.RequestTemplate)

@@ -2,6 +2,8 @@ package velocity
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf16"
 )
@@ -136,10 +138,10 @@ func mapMethod(m map[string]any, name string, args []any) any {
 	case name == "isEmpty" && len(args) == 0:
 		return len(m) == 0
 	case name == "keySet" && len(args) == 0:
-		return anyList(sortedKeys(m))
+		return anyList(slices.Sorted(maps.Keys(m)))
 	case name == "values" && len(args) == 0:
 		vals := make([]any, 0, len(m))
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			vals = append(vals, m[k])
 		}
 		return vals

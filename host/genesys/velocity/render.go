@@ -3,7 +3,11 @@ package velocity
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/jsonvalue"
 )
 
 // Limits that keep one render bounded whatever the template does.
@@ -185,7 +189,7 @@ func (r *renderer) foreach(b *strings.Builder, n *foreachNode) error {
 		}
 		size = int64(len(x))
 	case map[string]any: // Velocity iterates a map's values
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			items = append(items, x[k])
 		}
 		size = int64(len(items))
@@ -334,8 +338,8 @@ func (r *renderer) eval(e expr) (any, error) {
 		if e.op == "!" {
 			return !truthy(x), nil
 		}
-		if n, ok := toNumber(x); ok {
-			return arithmetic("-", number{isInt: true}, n), nil
+		if n, ok := jsonvalue.ToNumber(x); ok {
+			return arithmetic("-", jsonvalue.Int(0), n), nil
 		}
 		return nil, nil
 	case *binaryExpr:
@@ -371,14 +375,14 @@ func (r *renderer) binary(e *binaryExpr) (any, error) {
 	case "!=":
 		return !equal(l, rv), nil
 	}
-	x, xok := toNumber(l)
-	y, yok := toNumber(rv)
+	x, xok := jsonvalue.ToNumber(l)
+	y, yok := jsonvalue.ToNumber(rv)
 	switch e.op {
 	case "<", "<=", ">", ">=": // Velocity 1.7 compares numbers only
 		if !xok || !yok {
 			return false, nil
 		}
-		c := compareNumbers(x, y)
+		c := x.Compare(y)
 		return e.op == "<" && c < 0 || e.op == "<=" && c <= 0 ||
 			e.op == ">" && c > 0 || e.op == ">=" && c >= 0, nil
 	case "+":
@@ -425,18 +429,12 @@ func (r *renderer) rangeOf(e *rangeExpr) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, xok := toNumber(from)
-	y, yok := toNumber(to)
+	x, xok := jsonvalue.ToNumber(from)
+	y, yok := jsonvalue.ToNumber(to)
 	if !xok || !yok {
 		return nil, nil
 	}
-	a, b := x.i, y.i
-	if !x.isInt {
-		a = int64(x.f)
-	}
-	if !y.isInt {
-		b = int64(y.f)
-	}
+	a, b := x.Int64(), y.Int64()
 	if a-b > maxRange || b-a > maxRange || (a < 0) != (b < 0) && (a/2-b/2 > maxRange/2 || b/2-a/2 > maxRange/2) {
 		return nil, r.errorf(position{}, "%w: range [%d..%d] has more than %d elements", ErrLimit, a, b, maxRange)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/jsonvalue"
 )
 
 // The built-in tools Genesys Cloud puts in every template's context.
@@ -204,17 +206,17 @@ func (salesforceTool) call(name string, args []any) (any, error) {
 }
 
 // mathNumber converts a MathTool argument: numbers, and strings holding one.
-func mathNumber(v any) (number, bool) {
+func mathNumber(v any) (jsonvalue.Number, bool) {
 	if s, ok := v.(string); ok {
 		v = json.Number(strings.TrimSpace(s))
 	}
-	return toNumber(v)
+	return jsonvalue.ToNumber(v)
 }
 
 var errNoResult = errors.New("no result")
 
 func (mathTool) call(name string, args []any) (any, error) {
-	nums := make([]number, len(args))
+	nums := make([]jsonvalue.Number, len(args))
 	for i, a := range args {
 		n, ok := mathNumber(a)
 		if !ok {
@@ -229,15 +231,15 @@ func (mathTool) call(name string, args []any) (any, error) {
 	return v, err
 }
 
-func mathOp(name string, nums []number) (any, error) {
+func mathOp(name string, nums []jsonvalue.Number) (any, error) {
 	switch name {
 	case "add", "sub", "mul", "div", "max", "min":
 		if len(nums) == 0 {
 			return nil, errNoResult
 		}
-		acc := nums[0].float()
+		acc := nums[0].Float64()
 		for _, n := range nums[1:] {
-			x := n.float()
+			x := n.Float64()
 			switch name {
 			case "add":
 				acc += x
@@ -259,13 +261,13 @@ func mathOp(name string, nums []number) (any, error) {
 		return matchType(acc, nums), nil
 	}
 	if len(nums) == 2 && name == "roundTo" {
-		scale := math.Pow(10, float64(int(nums[0].float())))
-		return math.RoundToEven(nums[1].float()*scale) / scale, nil
+		scale := math.Pow(10, float64(int(nums[0].Float64())))
+		return math.RoundToEven(nums[1].Float64()*scale) / scale, nil
 	}
 	if len(nums) != 1 {
 		return nil, errNoResult
 	}
-	x := nums[0].float()
+	x := nums[0].Float64()
 	switch name {
 	case "abs":
 		return matchType(math.Abs(x), nums), nil
@@ -285,9 +287,9 @@ func mathOp(name string, nums []number) (any, error) {
 
 // matchType is MathTool's result typing: a whole number when every input
 // was integral and the result is whole, else a double.
-func matchType(v float64, in []number) any {
+func matchType(v float64, in []jsonvalue.Number) any {
 	for _, n := range in {
-		if !n.isInt {
+		if !n.IsInt() {
 			return v
 		}
 	}
@@ -312,9 +314,9 @@ var (
 
 // javaIndex converts n to a Java int index.
 func javaIndex(v any) (int, bool) {
-	n, ok := toNumber(v)
-	if !ok || !n.isInt || n.i < math.MinInt32 || n.i > math.MaxInt32 {
+	n, ok := jsonvalue.ToNumber(v)
+	if !ok || !n.IsInt() || n.Int64() < math.MinInt32 || n.Int64() > math.MaxInt32 {
 		return 0, false
 	}
-	return int(n.i), true
+	return int(n.Int64()), true
 }

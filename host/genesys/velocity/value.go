@@ -3,10 +3,13 @@ package velocity
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/switchboard-dev/switchboard/host/genesys/internal/jsonvalue"
 )
 
 // rangeValue is the lazy list [from..to]; it counts down when from > to.
@@ -24,52 +27,6 @@ func (r rangeValue) at(i int64) int64 {
 		return r.from + i
 	}
 	return r.from - i
-}
-
-// number is a numeric value: an int64 when isInt, else a float64.
-type number struct {
-	i     int64
-	f     float64
-	isInt bool
-}
-
-func (n number) float() float64 {
-	if n.isInt {
-		return float64(n.i)
-	}
-	return n.f
-}
-
-func (n number) value() any {
-	if n.isInt {
-		return n.i
-	}
-	return n.f
-}
-
-// toNumber reports v as a number when it is one. json.Number holds the
-// numbers of the action input (decoded with UseNumber).
-func toNumber(v any) (number, bool) {
-	switch x := v.(type) {
-	case int64:
-		return number{i: x, isInt: true}, true
-	case int:
-		return number{i: int64(x), isInt: true}, true
-	case int32:
-		return number{i: int64(x), isInt: true}, true
-	case float64:
-		return number{f: x}, true
-	case float32:
-		return number{f: float64(x)}, true
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return number{i: i, isInt: true}, true
-		}
-		if f, err := strconv.ParseFloat(string(x), 64); err == nil {
-			return number{f: f}, true
-		}
-	}
-	return number{}, false
 }
 
 // truthy is Velocity 1.7's #if rule: null and false are false, everything
@@ -109,7 +66,7 @@ func toString(v any) string {
 	case map[string]any:
 		var b strings.Builder
 		b.WriteByte('{')
-		for i, k := range sortedKeys(x) {
+		for i, k := range slices.Sorted(maps.Keys(x)) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -177,82 +134,29 @@ func javaDouble(f float64) string {
 	return mant + "E" + strconv.Itoa(e)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // equal is Velocity 1.7's ==: null equals only null, numbers compare by
 // value, values of the same kind compare by content, and values of
 // different kinds compare by their string forms ("5" == 5 is true).
-func equal(a, b any) bool {
+func equal(a, b any) bool { return jsonvalue.Equal(a, b, leafEqual) }
+
+// leafEqual is equal for values other than two objects or two arrays.
+func leafEqual(a, b any) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	if x, ok := toNumber(a); ok {
-		if y, ok := toNumber(b); ok {
-			return compareNumbers(x, y) == 0
-		}
-	}
-	switch x := a.(type) {
-	case map[string]any:
-		if y, ok := b.(map[string]any); ok {
-			if len(x) != len(y) {
-				return false
-			}
-			for k, v := range x {
-				w, ok := y[k]
-				if !ok || !equal(v, w) {
-					return false
-				}
-			}
-			return true
-		}
-	case []any:
-		if y, ok := b.([]any); ok {
-			if len(x) != len(y) {
-				return false
-			}
-			for i := range x {
-				if !equal(x[i], y[i]) {
-					return false
-				}
-			}
-			return true
+	if x, ok := jsonvalue.ToNumber(a); ok {
+		if y, ok := jsonvalue.ToNumber(b); ok {
+			return x.Compare(y) == 0
 		}
 	}
 	return toString(a) == toString(b)
 }
 
-func compareNumbers(x, y number) int {
-	if x.isInt && y.isInt {
-		switch {
-		case x.i < y.i:
-			return -1
-		case x.i > y.i:
-			return 1
-		}
-		return 0
-	}
-	a, b := x.float(), y.float()
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // arithmetic applies + - * / % to two numbers, keeping integers integral
 // (5 / 2 is 2, as in Velocity) and yielding nil on division by zero.
-func arithmetic(op string, x, y number) any {
-	if x.isInt && y.isInt {
-		a, b := x.i, y.i
+func arithmetic(op string, x, y jsonvalue.Number) any {
+	if x.IsInt() && y.IsInt() {
+		a, b := x.Int64(), y.Int64()
 		switch op {
 		case "+":
 			if s := a + b; (s > a) == (b > 0) {
@@ -287,7 +191,7 @@ func arithmetic(op string, x, y number) any {
 		}
 		// Overflow: fall back to floating point.
 	}
-	a, b := x.float(), y.float()
+	a, b := x.Float64(), y.Float64()
 	switch op {
 	case "+":
 		return a + b
