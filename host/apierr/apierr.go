@@ -4,7 +4,6 @@
 package apierr
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -64,9 +63,9 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Cause }
 
-// From returns err as an *Error: itself when it is one, a 504 for a context
-// deadline, a 499 for a cancelled request, and 500 "internal_error" for
-// anything else (whose text stays in Cause).
+// From returns err as an *Error: itself when it is one, else 500
+// "internal_error" (whose text stays in Cause). What a spent budget
+// answers is not decided here but by the pipeline, which knows the budget.
 func From(err error) *Error {
 	var e *Error
 	switch {
@@ -74,10 +73,6 @@ func From(err error) *Error {
 		return nil
 	case errors.As(err, &e):
 		return e
-	case errors.Is(err, context.DeadlineExceeded):
-		return Wrap(err, http.StatusGatewayTimeout, "timeout", "the action ran out of time")
-	case errors.Is(err, context.Canceled):
-		return Wrap(err, StatusClientClosed, "client_closed_request", "the caller went away before the answer")
 	}
 	return Wrap(err, http.StatusInternalServerError, "internal_error", "internal error")
 }

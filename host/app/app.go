@@ -353,16 +353,13 @@ func (h *Host) HTTPServers() (api, admin, metricsSrv *http.Server) {
 }
 
 func (h *Host) httpServer(addr string, handler http.Handler) *http.Server {
-	return &http.Server{
-		Addr:              addr,
-		Handler:           handler,
-		ReadHeaderTimeout: h.Config.ReadHeaderTimeout,
-		ReadTimeout:       h.Config.ReadTimeout,
-		WriteTimeout:      h.Config.ReadTimeout + config.MaxActionTimeout,
-		IdleTimeout:       h.Config.IdleTimeout,
-		MaxHeaderBytes:    server.ReadHeaderLimit,
-		ErrorLog:          h.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	limits := server.Limits{
+		ReadHeader: h.Config.ReadHeaderTimeout,
+		Read:       h.Config.ReadTimeout,
+		Write:      h.Config.ReadTimeout + config.MaxActionTimeout,
+		Idle:       h.Config.IdleTimeout,
 	}
+	return server.HTTPServer(addr, handler, limits, h.Logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}))
 }
 
 // Close stops what Load started (every plugin process, the simulator),

@@ -6,6 +6,7 @@
 package audit
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -192,6 +193,25 @@ func (l *Log) Close() error {
 		return l.f.Close()
 	}
 	return nil
+}
+
+// Read reads an audit log: one record per line, as Write wrote them. A
+// line that is not a record is an error naming its line number.
+func Read(r io.Reader) ([]*Record, error) {
+	var recs []*Record
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for line := 1; sc.Scan(); line++ {
+		rec := new(Record)
+		if err := json.Unmarshal(sc.Bytes(), rec); err != nil {
+			return recs, fmt.Errorf("audit log line %d: %w", line, err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return recs, fmt.Errorf("audit log: %w", err)
+	}
+	return recs, nil
 }
 
 // Hasher computes the keyed digests of named input fields.

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/registry"
 )
@@ -21,6 +23,7 @@ type pool struct {
 	name        string
 	restartWait time.Duration
 	maxInFlight int64
+	clock       clockwork.Clock
 
 	inflight atomic.Int64
 	next     atomic.Uint64
@@ -31,8 +34,8 @@ type pool struct {
 	closed  bool          // retired: no process will come any more
 }
 
-func newPool(name string, restartWait time.Duration, maxInFlight int) *pool {
-	return &pool{name: name, restartWait: restartWait, maxInFlight: int64(maxInFlight), changed: make(chan struct{})}
+func newPool(name string, restartWait time.Duration, maxInFlight int, clock clockwork.Clock) *pool {
+	return &pool{name: name, restartWait: restartWait, maxInFlight: int64(maxInFlight), clock: clock, changed: make(chan struct{})}
 }
 
 func (p *pool) add(proc process) {
@@ -105,9 +108,9 @@ func (p *pool) pick(ctx context.Context, action string) (process, error) {
 			return nil, p.unavailable(action)
 		}
 		if wait == nil {
-			t := time.NewTimer(p.restartWait)
+			t := p.clock.NewTimer(p.restartWait)
 			defer t.Stop()
-			wait = t.C
+			wait = t.Chan()
 		}
 		select {
 		case <-changed:

@@ -343,10 +343,12 @@ func (p *Process) invokeError(ctx context.Context, action string, err error) err
 	}
 	st := status.Convert(err)
 	switch {
-	case st.Code() == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return apierr.Wrap(err, http.StatusGatewayTimeout, "timeout", "action %q did not answer within its time budget", action)
-	case st.Code() == codes.Canceled || errors.Is(ctx.Err(), context.Canceled):
-		return apierr.Wrap(err, apierr.StatusClientClosed, "client_closed_request", "the caller went away before action %q answered", action)
+	// What a spent budget or a departed caller answers is the pipeline's
+	// to decide; the plugin's side may see its deadline first.
+	case st.Code() == codes.DeadlineExceeded:
+		return fmt.Errorf("action %q: %w (%v)", action, context.DeadlineExceeded, err)
+	case st.Code() == codes.Canceled || ctx.Err() != nil:
+		return fmt.Errorf("action %q: %w (%v)", action, context.Canceled, err)
 	case st.Code() == codes.Unavailable || p.client.Exited():
 		e := apierr.Wrap(err, http.StatusServiceUnavailable, "plugin_unavailable", "the plugin %q serving action %q is not running", p.bin.Name, action)
 		e.RetryAfter = time.Second

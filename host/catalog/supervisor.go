@@ -543,7 +543,7 @@ func (s *Supervisor) processes(name string) int { return max(s.plugin(name).Proc
 
 func (s *Supervisor) newPool(name string) *pool {
 	pc := s.plugin(name)
-	return newPool(name, pc.RestartWait, pc.MaxConcurrency)
+	return newPool(name, pc.RestartWait, pc.MaxConcurrency, s.clock)
 }
 
 // pinned reports whether the config pins the plugin file name.
@@ -631,6 +631,7 @@ func (s *Supervisor) refuse(sl *slot, why reason, err error) {
 		s.logger.Error("plugin replacement refused", "plugin", sl.name, "error", err)
 	case len(sl.instances) > 0:
 		sl.state, sl.err = StateFailed, err
+		sl.pool.close() // launchSlot stopped the restarts
 		s.logger.Error("plugin not restarted", "plugin", sl.name, "error", err)
 	default:
 		sl.state, sl.err = StateRefused, err
@@ -717,6 +718,7 @@ func (s *Supervisor) crashed(sl *slot, in *instance, why error) {
 			stopTimer(&other.retry)
 		}
 		sl.state = StateFailed
+		sl.pool.close() // no process comes until a reload: requests answer 503 at once
 		sl.err = fmt.Errorf("crash loop: stopped %d times within %v (last: %v); not restarted until its binary changes or POST /admin/plugins/%s/reload", len(sl.crashes), s.sup.CrashWindow, why, sl.name)
 		s.logger.Error("plugin failed", "plugin", sl.name, "error", sl.err)
 		return

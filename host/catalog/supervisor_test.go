@@ -14,6 +14,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/registry"
 )
@@ -29,6 +30,9 @@ type fakeProc struct {
 	killed   atomic.Bool
 	unhealth atomic.Bool // its health check fails
 	killErr  error
+	// hold, when set, makes Invoke say it started (on entered) and wait
+	// until hold is closed.
+	hold, entered chan struct{}
 }
 
 var lastPID atomic.Int64
@@ -38,6 +42,10 @@ func newFakeProc() *fakeProc {
 }
 
 func (f *fakeProc) Invoke(context.Context, *registry.Invocation) ([]byte, error) {
+	if f.hold != nil {
+		f.entered <- struct{}{}
+		<-f.hold
+	}
 	return []byte(fmt.Sprintf(`{"pid":%d}`, f.pid)), nil
 }
 func (f *fakeProc) PID() int                { return f.pid }
@@ -240,7 +248,7 @@ func TestCrashRestartsWithBackoffAndRequestsWait(t *testing.T) {
 		w.until("restarting", func(v map[string]PluginView) bool { return v["a"].State == StateRestarting })
 		answer := make(chan error, 1)
 		go func() { _, err := w.call("act-a"); answer <- err }()
-		w.clock.BlockUntilContext(context.Background(), 1)
+		w.clock.BlockUntilContext(context.Background(), 2) // the restart's timer, and the request's restart_wait
 		w.clock.Advance(delay - time.Millisecond)
 		select {
 		case err := <-answer:
@@ -266,6 +274,10 @@ func TestCrashLoopMarksFailedUntilReload(t *testing.T) {
 	w.until("failed", func(v map[string]PluginView) bool {
 		return v["a"].State == StateFailed && strings.Contains(v["a"].Error, "crash loop: stopped 5 times")
 	})
+	// Its action answers 503 at once, not 404, and not after restart_wait.
+	if _, err := w.call("act-a"); apierr.From(err) == nil || apierr.From(err).Code != "plugin_unavailable" {
+		t.Errorf("the action of a failed plugin: %v", err)
+	}
 	w.fail("a", nil)
 	v, err := w.sup.Reload(context.Background(), "a")
 	if err != nil || v.State != StateServing {

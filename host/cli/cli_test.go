@@ -26,6 +26,7 @@ var (
 	pluginDir  string // echo and testplugin
 	hostileDir string // the hostile plugin
 	grantsFile string // a config granting testplugin the genesys connection it declares
+	dataFile   string // grantsFile, and action "fail" answering errors as data
 )
 
 func TestMain(m *testing.M) {
@@ -54,6 +55,10 @@ func TestMain(m *testing.M) {
 		grantsFile = filepath.Join(dir, "grants.hcl")
 		err = os.WriteFile(grantsFile, []byte("plugin \"testplugin\" {\n  connections = [\"genesys\"]\n}\n"), 0o644)
 	}
+	if err == nil {
+		dataFile = filepath.Join(dir, "data.hcl")
+		err = os.WriteFile(dataFile, []byte("plugin \"testplugin\" {\n  connections = [\"genesys\"]\n}\naction \"fail\" {\n  errors = \"data\"\n}\n"), 0o644)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -72,7 +77,7 @@ func switchboard(args ...string) *exec.Cmd {
 type serving struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *testutil.Buffer // written while the test reads it
 	done chan error
 }
 
@@ -94,13 +99,13 @@ func serveEnv(t *testing.T, env []string, args ...string) *serving {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &serving{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	s := &serving{cmd: cmd, logs: &testutil.Buffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`listening: addr=(\S+)`)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			s.logs.WriteString(sc.Text() + "\n")
+			fmt.Fprintln(s.logs, sc.Text())
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
@@ -354,6 +359,30 @@ func TestInvoke(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInvokePrintsWhatServeAnswers: for an action with errors = "data",
+// `switchboard invoke` prints the body serve answers, failures included
+// (it used to print the error body instead), and exits 1 on a failure.
+func TestInvokePrintsWhatServeAnswers(t *testing.T) {
+	t.Parallel()
+	s := serve(t, "--dev", "--config", dataFile)
+	for _, input := range []string{`{"typed":true}`, `{"typed":false}`} {
+		resp, err := http.Post(s.url+"/actions/fail", "application/json", strings.NewReader(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		served, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(string(served), `{"ok":false,`) {
+			t.Fatalf("serve %s: %d %s", input, resp.StatusCode, served)
+		}
+		cmd := switchboard("invoke", "--plugin-dir", pluginDir, "--config", dataFile, "fail", "--input", input)
+		printed, err := cmd.Output()
+		if cmd.ProcessState.ExitCode() != 1 || strings.TrimSpace(string(printed)) != string(served) {
+			t.Errorf("invoke %s: exit %d (%v), printed %s; serve answered %s", input, cmd.ProcessState.ExitCode(), err, printed, served)
+		}
 	}
 }
 

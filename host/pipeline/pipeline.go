@@ -225,9 +225,9 @@ func invokeFailed(ctx context.Context, a *registry.Action, err error) *apierr.Er
 	switch {
 	case errors.As(err, &e):
 		return e
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return apierr.Wrap(err, http.StatusGatewayTimeout, "timeout", "action %q did not answer within its %v budget", a.Name, a.Timeout)
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return apierr.Wrap(err, apierr.StatusClientClosed, "client_closed_request", "the caller went away before action %q answered", a.Name)
 	}
 	return apierr.From(err)

@@ -12,7 +12,7 @@ import (
 // process: the host's own cost per request, without the network or a
 // plugin. Compare allocations across changes with benchstat.
 func BenchmarkActionInProcess(b *testing.B) {
-	s := fuzzServer(b)
+	s := newServer(b, nil)
 	body := `{"message":"hello from the benchmark"}`
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

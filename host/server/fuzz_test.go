@@ -2,36 +2,12 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/switchboard-dev/switchboard/host/pipeline"
-	"github.com/switchboard-dev/switchboard/host/registry"
 )
-
-// echoInvoker is the echo plugin's handler, in process.
-type echoInvoker struct{}
-
-func (echoInvoker) Invoke(_ context.Context, inv *registry.Invocation) ([]byte, error) {
-	return inv.Input, nil
-}
-
-func fuzzServer(t testing.TB) *Server {
-	t.Helper()
-	schema := []byte(`{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}`)
-	a, err := registry.NewAction(registry.Description{Name: "echo", InputSchema: schema, OutputSchema: schema}, registry.Plugin{Name: "echo"}, echoInvoker{}, registry.Overrides{}, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, _ := registry.NewSnapshot(a)
-	reg := &registry.Registry{}
-	reg.Swap(snap)
-	return New(Options{Pipeline: pipeline.New(reg, pipeline.Options{}), MaxBodyBytes: 1 << 16})
-}
 
 // FuzzRequest sends arbitrary requests (route, body, content type, request
 // id) through the HTTP handler: it never panics, every answer is JSON with a
@@ -48,7 +24,7 @@ func FuzzRequest(f *testing.F) {
 	} {
 		f.Add(seed.path, seed.body, seed.ct, seed.id)
 	}
-	s := fuzzServer(f)
+	s := newServer(f, nil)
 	f.Fuzz(func(t *testing.T, path, body, ct, id string) {
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\r\n?#") {
 			return

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"path"
@@ -324,13 +325,40 @@ func (s *Server) run(h handler, w http.ResponseWriter, r *http.Request, x *excha
 
 func (s *Server) authFailure(route, result string) { s.opts.Observer.AuthFailure(route, result) }
 
-// MaxHeaderBytes bounds a request's headers. The HTTP server reads up to
+// MaxHeaderBytes bounds a request's headers. HTTPServer reads up to
 // ReadHeaderLimit so that a larger flood still gets an audited JSON 431;
 // beyond that, net/http answers 431 itself.
 const (
 	MaxHeaderBytes  = 64 << 10
 	ReadHeaderLimit = 1 << 20
 )
+
+// Limits are what an HTTP server allows each connection.
+type Limits struct {
+	// ReadHeader and Read bound reading the headers and the whole request:
+	// a client that trickles them (slowloris) is dropped.
+	ReadHeader, Read time.Duration
+	// Write bounds the time from the end of the headers to the end of the
+	// answer: it must leave room for the longest action budget.
+	Write time.Duration
+	Idle  time.Duration
+}
+
+// HTTPServer is the http.Server that serves h at addr with the limits and
+// ReadHeaderLimit; errorLog, nil for the standard logger, receives what
+// net/http reports of connections.
+func HTTPServer(addr string, h http.Handler, l Limits, errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    ReadHeaderLimit,
+		ErrorLog:          errorLog,
+	}
+}
 
 func headerBytes(r *http.Request) int {
 	n := len(r.Method) + len(r.RequestURI) + len(r.Host)

@@ -1,13 +1,19 @@
 // Package testutil builds real plugin and host binaries for tests, once per
-// test binary, so that integration tests run the real parts.
+// test binary, so that integration tests run the real parts; and reads what
+// a host under test wrote (its audit log, its logs).
 package testutil
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"testing"
+
+	"github.com/switchboard-dev/switchboard/host/audit"
 )
 
 // Module is the module path; packages are named relative to it.
@@ -38,4 +44,42 @@ func Build(dir string, pkgs ...string) error {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
+}
+
+// AuditByID reads the audit log at path, by request id.
+func AuditByID(t testing.TB, path string) map[string][]*audit.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := audit.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string][]*audit.Record{}
+	for _, r := range recs {
+		byID[r.RequestID] = append(byID[r.RequestID], r)
+	}
+	return byID
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use: a logger's output that
+// a test reads while the host writes.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
