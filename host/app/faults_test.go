@@ -12,11 +12,13 @@ import (
 
 // TestFaultsBetweenHostAndDownstream puts a fault-injecting proxy between
 // the host and Genesys Cloud (the simulator): whatever the network or the
-// downstream does, the host answers within the action's budget, with the
-// status and code the fault calls for.
+// downstream does, the host answers with the status and code the fault
+// calls for, when its budget ends rather than when the fault would (each
+// would hold a call for three budgets or more: host/pipeline's tests check
+// the deadline itself).
 func TestFaultsBetweenHostAndDownstream(t *testing.T) {
 	t.Parallel()
-	const budget = 2 * time.Second
+	const budget = time.Second
 	tests := map[string]struct {
 		faults    faultproxy.Faults
 		simFault  *sim.Fault
@@ -24,7 +26,7 @@ func TestFaultsBetweenHostAndDownstream(t *testing.T) {
 		codes     []string
 		minFaults int64 // simulator faults applied (0: not checked)
 	}{
-		"latency beyond the deadline": {faults: faultproxy.Faults{Latency: 3 * time.Second}, status: 504, codes: []string{"timeout", "downstream_timeout"}},
+		"latency beyond the deadline": {faults: faultproxy.Faults{Latency: 3 * budget}, status: 504, codes: []string{"timeout", "downstream_timeout"}},
 		"connection resets":           {faults: faultproxy.Faults{Reset: true}, status: 502, codes: []string{"downstream_unreachable"}},
 		"bandwidth limit":             {faults: faultproxy.Faults{BytesPerSecond: 100}, status: 504, codes: []string{"timeout", "downstream_timeout"}},
 		"429 storm":                   {simFault: &sim.Fault{Path: "/api/v2/users", Status: 429, RetryAfter: "1", Count: -1}, status: 503, codes: []string{"genesys_unavailable"}, minFaults: 2},
@@ -41,13 +43,13 @@ func TestFaultsBetweenHostAndDownstream(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer proxy.Close()
-			_, srv := startHost(t, func(c *config.Config) {
+			h := startHost(t, withPlugins("genesys-users"), withConfig(func(c *config.Config) {
 				withGenesys(g, func(conn *config.Connection) {
 					conn.BaseURL = &url.URL{Scheme: "http", Host: proxy.Addr()} // the API through the proxy, the token endpoint direct
 					conn.Circuit = config.Circuit{Failures: 5, OpenFor: 300 * time.Millisecond}
 				})(c)
 				c.Actions["fetchUserProfile"] = config.Action{Timeout: budget}
-			})
+			}))
 			proxy.Set(tc.faults)
 			if tc.simFault != nil {
 				if err := g.AddFault(*tc.simFault); err != nil {
@@ -56,10 +58,9 @@ func TestFaultsBetweenHostAndDownstream(t *testing.T) {
 			}
 			for i := 0; i < 3; i++ { // the later calls meet a warm token cache, or an open circuit
 				start := time.Now()
-				a := post(t, srv.URL+"/actions/fetchUserProfile", `{"userId":"`+sim.AgentUserID+`"}`)
-				took := time.Since(start)
-				if took >= budget {
-					t.Errorf("call %d answered after %v, beyond the %v budget", i, took, budget)
+				a := h.post(t, "/actions/fetchUserProfile", `{"userId":"`+sim.AgentUserID+`"}`)
+				if took := time.Since(start); took >= 2*budget {
+					t.Errorf("call %d answered after %v: not when its %v budget ended", i, took, budget)
 				}
 				code, _ := a.errorBody(t)["code"].(string)
 				if code == "circuit_open" && a.status == 503 && i > 0 {
@@ -76,10 +77,9 @@ func TestFaultsBetweenHostAndDownstream(t *testing.T) {
 			// circuit's open time, one probe closes it).
 			proxy.Set(faultproxy.Faults{})
 			g.ClearFaults()
-			time.Sleep(400 * time.Millisecond)
-			if a := post(t, srv.URL+"/actions/fetchUserProfile", `{"userId":"`+sim.AgentUserID+`"}`); a.status != 200 {
-				t.Errorf("after the faults: %d %s", a.status, a.body)
-			}
+			eventually(t, 5*time.Second, "the action succeeds again", func() bool {
+				return h.post(t, "/actions/fetchUserProfile", `{"userId":"`+sim.AgentUserID+`"}`).status == 200
+			})
 		})
 	}
 }

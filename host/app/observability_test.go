@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -9,10 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,89 +22,33 @@ import (
 	"github.com/switchboard-dev/switchboard/host/audit"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/genesys/sim"
+	"github.com/switchboard-dev/switchboard/host/internal/testutil"
 	"github.com/switchboard-dev/switchboard/host/telemetry"
 )
 
 const (
-	basicPassword = "canary-basic-password-81f3"
-	hmacKey       = "audit-hmac-key-0123456789abcdef"
-	inputCanary   = "canary-user-ce7c4800" // an input value: a caller's data
+	clientSecret = "canary-client-secret-77aa"
+	hmacKey      = "audit-hmac-key-0123456789abcdef"
+	inputCanary  = "canary-user-ce7c4800" // an input value: a caller's data
 )
 
-// observedHost is a host with inbound Basic auth, an audit file, the
-// genesys connection on a simulator, and its logs in a buffer.
-type observedHost struct {
-	srv       *httptest.Server
-	host      *app.Host
-	auditPath string
-	logs      *syncWriter
-	sim       *genesysSim
-}
-
-func startObservedHost(t *testing.T, mutate func(*config.Config), opts app.Options) *observedHost {
+// observedHost is a host with inbound Basic auth, an audit file with a
+// digest key, the genesys connection on a simulator, and its logs at trace.
+func observedHost(t *testing.T, more ...hostOption) *testHost {
 	t.Helper()
-	o := &observedHost{auditPath: filepath.Join(t.TempDir(), "audit.log"), logs: &syncWriter{w: &bytes.Buffer{}}}
-	o.sim = startSim(t, sim.Options{ClientSecret: "canary-client-secret-77aa"})
-	cfg := testConfig()
-	cfg.PluginDir = pluginDir
-	cfg.LogLevel = "trace"
-	cfg.Inbound = config.Inbound{Basic: &config.Basic{Username: "genesys", Password: basicPassword}}
-	cfg.Audit = &config.Audit{Path: o.auditPath, HMACKey: hmacKey}
-	cfg.Actions["fetchUserProfile"] = config.Action{AuditHMAC: []string{"/userId"}}
-	cfg.Actions["slow"] = config.Action{Timeout: time.Second}
-	withGenesys(o.sim, nil)(cfg)
-	if mutate != nil {
-		mutate(cfg)
-	}
-	logger := hclog.New(&hclog.LoggerOptions{Output: o.logs, Level: hclog.Trace, JSONFormat: true})
-	host, err := app.NewWithOptions(cfg, logger, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(host.Close)
-	if _, err := host.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	o.host = host
-	o.srv = httptest.NewServer(host.Handler())
-	t.Cleanup(o.srv.Close)
-	return o
-}
-
-func (o *observedHost) send(t *testing.T, method, path, body, id string, auth bool) answer {
-	t.Helper()
-	h := map[string]string{"X-Request-Id": id}
-	if auth {
-		req, _ := http.NewRequest("GET", "/", nil)
-		req.SetBasicAuth("genesys", basicPassword)
-		h["Authorization"] = req.Header.Get("Authorization")
-	}
-	return do(t, method, o.srv.URL+path, "application/json", []byte(body), h)
-}
-
-func readAudit(t *testing.T, path string) map[string][]*audit.Record {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	byID := map[string][]*audit.Record{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		r := new(audit.Record)
-		if err := json.Unmarshal(sc.Bytes(), r); err != nil {
-			t.Fatalf("audit line is not a JSON record: %v: %s", err, sc.Text())
-		}
-		byID[r.RequestID] = append(byID[r.RequestID], r)
-	}
-	return byID
+	return startHost(t, append([]hostOption{
+		withSim(sim.Options{ClientSecret: clientSecret}), withAudit(), withBasicAuth(), withLogs(hclog.Trace, true),
+		withConfig(func(c *config.Config) {
+			c.LogLevel = "trace"
+			c.Audit.HMACKey = hmacKey
+			c.Actions["fetchUserProfile"] = config.Action{AuditHMAC: []string{"/userId"}}
+		}),
+	}, more...)...)
 }
 
 func TestOneAuditRecordPerRequest(t *testing.T) {
 	t.Parallel()
-	o := startObservedHost(t, nil, app.Options{})
+	o := observedHost(t)
 	type want struct {
 		status int
 		code   string
@@ -128,7 +68,6 @@ func TestOneAuditRecordPerRequest(t *testing.T) {
 		{"bad-input", "POST", "/actions/echo", `{"message":` + `42}`, true, want{400, "invalid_input"}},
 		{"bad-output", "POST", "/actions/badOutput", `{}`, true, want{502, "invalid_output"}},
 		{"not-found-user", "POST", "/actions/fetchUserProfile", `{"userId":"` + inputCanary + `"}`, true, want{404, "user_not_found"}},
-		{"timeout", "POST", "/actions/slow", `{"ms":3000}`, true, want{504, "timeout"}},
 		{"panic", "POST", "/actions/panic", `{}`, true, want{500, "plugin_panic"}},
 		{"wrong-method", "GET", "/actions/echo", ``, true, want{405, "method_not_allowed"}},
 		{"no-route", "POST", "/nowhere", `{}`, true, want{404, "not_found"}},
@@ -137,11 +76,11 @@ func TestOneAuditRecordPerRequest(t *testing.T) {
 		{"crash", "POST", "/actions/exit", `{}`, true, want{503, "plugin_unavailable"}},
 	}
 	for _, tc := range tests {
-		if a := o.send(t, tc.method, tc.path, tc.body, tc.id, tc.auth); a.status != tc.want.status {
+		if a := o.as(t, tc.method, tc.path, tc.body, tc.id, tc.auth); a.status != tc.want.status {
 			t.Fatalf("%s: got %d %s, want %d", tc.id, a.status, a.body, tc.want.status)
 		}
 	}
-	records := readAudit(t, o.auditPath)
+	records := testutil.AuditByID(t, o.auditPath)
 	// Unauthenticated requests are recorded under ids of the host's; the
 	// ids they claimed are kept as claims.
 	claimed := map[string]string{} // host id → claimed id
@@ -203,18 +142,18 @@ func TestOneAuditRecordPerRequest(t *testing.T) {
 
 func TestCanariesAppearNowhere(t *testing.T) {
 	t.Parallel()
-	o := startObservedHost(t, nil, app.Options{})
+	o := observedHost(t)
 	for i, body := range []string{
 		`{"userId":"` + sim.AgentUserID + `"}`,
 		`{"userId":"` + inputCanary + `"}`,
 		`{"userId":"` + inputCanary + `", "extra": 1}`,
 	} {
-		o.send(t, "POST", "/actions/fetchUserProfile", body, fmt.Sprintf("c-%d", i), true)
+		o.as(t, "POST", "/actions/fetchUserProfile", body, fmt.Sprintf("c-%d", i), true)
 	}
-	o.send(t, "POST", "/actions/echo", `{"message":"`+inputCanary+`"}`, "c-echo", true)
-	o.send(t, "POST", "/actions/echo", `{"message":7, "note":"`+inputCanary+`"}`, "c-bad", true)
-	o.send(t, "POST", "/actions/meta", `{}`, "c-meta", true)
-	metricsText := o.send(t, "GET", "/metrics", ``, "c-metrics", true).body
+	o.as(t, "POST", "/actions/echo", `{"message":"`+inputCanary+`"}`, "c-echo", true)
+	o.as(t, "POST", "/actions/echo", `{"message":7, "note":"`+inputCanary+`"}`, "c-bad", true)
+	o.as(t, "POST", "/actions/meta", `{}`, "c-meta", true)
+	metricsText := o.as(t, "GET", "/metrics", ``, "c-metrics", true).body
 	auditText, err := os.ReadFile(o.auditPath)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +163,7 @@ func TestCanariesAppearNowhere(t *testing.T) {
 		t.Fatal("no token was used")
 	}
 	canaries := map[string]string{
-		"client secret":  "canary-client-secret-77aa",
+		"client secret":  clientSecret,
 		"access token":   tokens[0],
 		"basic password": basicPassword,
 		"input value":    inputCanary,
@@ -250,21 +189,21 @@ func TestCanariesAppearNowhere(t *testing.T) {
 
 func TestMetricsAgreeWithRequests(t *testing.T) {
 	t.Parallel()
-	o := startObservedHost(t, nil, app.Options{})
+	o := observedHost(t)
 	for i := 0; i < 7; i++ {
-		o.send(t, "POST", "/actions/echo", `{"message":"x"}`, fmt.Sprintf("m-ok-%d", i), true)
+		o.as(t, "POST", "/actions/echo", `{"message":"x"}`, fmt.Sprintf("m-ok-%d", i), true)
 	}
 	for i := 0; i < 3; i++ {
-		o.send(t, "POST", "/actions/echo", `{"message":1}`, fmt.Sprintf("m-bad-%d", i), true)
+		o.as(t, "POST", "/actions/echo", `{"message":1}`, fmt.Sprintf("m-bad-%d", i), true)
 	}
-	o.send(t, "POST", "/actions/echo", `{}`, "m-noauth", false)
+	o.as(t, "POST", "/actions/echo", `{}`, "m-noauth", false)
 	for i := 0; i < 2; i++ {
-		o.send(t, "POST", "/actions/fetchUserProfile", `{"userId":"`+sim.AgentUserID+`"}`, fmt.Sprintf("m-u-%d", i), true)
+		o.as(t, "POST", "/actions/fetchUserProfile", `{"userId":"`+sim.AgentUserID+`"}`, fmt.Sprintf("m-u-%d", i), true)
 	}
-	if a := o.send(t, "GET", "/metrics", ``, "m-scrape-noauth", false); a.status != 401 {
+	if a := o.as(t, "GET", "/metrics", ``, "m-scrape-noauth", false); a.status != 401 {
 		t.Errorf("/metrics without credentials: %d", a.status)
 	}
-	a := o.send(t, "GET", "/metrics", ``, "m-scrape", true)
+	a := o.as(t, "GET", "/metrics", ``, "m-scrape", true)
 	parser := expfmt.NewTextParser(model.LegacyValidation)
 	families, err := parser.TextToMetricFamilies(bytes.NewReader(a.body))
 	if err != nil {
@@ -329,19 +268,16 @@ func TestTracesConnectHostPluginAndDownstream(t *testing.T) {
 	t.Parallel()
 	exp := tracetest.NewInMemoryExporter()
 	tracing := telemetry.FromExporter(exp, 1, "switchboard-test", "test")
-	o := startObservedHost(t, nil, app.Options{Tracing: tracing})
+	o := observedHost(t, withOptions(app.Options{Tracing: tracing}))
 	const genesysTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
 	h := map[string]string{"Traceparent": "00-" + genesysTrace + "-00f067aa0ba902b7-01"}
-	req, _ := http.NewRequest("GET", "/", nil)
-	req.SetBasicAuth("genesys", basicPassword)
-	h["Authorization"] = req.Header.Get("Authorization")
-	if a := do(t, "POST", o.srv.URL+"/actions/fetchUserProfile", "application/json", []byte(`{"userId":"`+sim.AgentUserID+`"}`), h); a.status != 200 {
+	if a := o.send(t, "POST", "/actions/fetchUserProfile", `{"userId":"`+sim.AgentUserID+`"}`, h); a.status != 200 {
 		t.Fatalf("%d %s", a.status, a.body)
 	}
-	a := do(t, "POST", o.srv.URL+"/actions/meta", "application/json", []byte(`{}`), h)
+	a := o.send(t, "POST", "/actions/meta", `{}`, h)
 	var meta map[string]any
 	json.Unmarshal(a.body, &meta)
-	o.host.Tracing.Flush(context.Background())
+	o.Tracing.Flush(context.Background())
 
 	spans := exp.GetSpans()
 	byName := map[string]tracetest.SpanStub{}
@@ -375,41 +311,4 @@ func names(spans tracetest.SpanStubs) []string {
 		out = append(out, s.Name)
 	}
 	return out
-}
-
-func TestAuditFailClosed(t *testing.T) {
-	t.Parallel()
-	for name, failClosed := range map[string]bool{"fail closed": true, "fail open": false} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			o := startObservedHost(t, func(c *config.Config) { c.Audit.FailClosed = failClosed }, app.Options{})
-			// Make the audit file unwritable: the host holds it open, so
-			// close it underneath.
-			o.host.Audit.Close()
-			a := o.send(t, "POST", "/actions/echo", `{"message":"x"}`, "fc-1", true)
-			if failClosed && (a.status != 503 || a.errorBody(t)["code"] != "audit_unavailable") {
-				t.Errorf("fail_closed: %d %s", a.status, a.body)
-			}
-			if !failClosed && a.status != 200 {
-				t.Errorf("fail open: %d %s", a.status, a.body)
-			}
-			if !strings.Contains(o.logs.String(), "audit record not written") {
-				t.Error("the audit failure is not logged")
-			}
-			m := o.send(t, "GET", "/metrics", ``, "fc-m", true)
-			if !strings.Contains(string(m.body), "switchboard_audit_write_failures_total 1") {
-				t.Errorf("audit failures not counted:\n%s", grep(m.body, "audit"))
-			}
-		})
-	}
-}
-
-func grep(b []byte, s string) string {
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, s) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

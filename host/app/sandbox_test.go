@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -20,23 +18,12 @@ import (
 // only what caps says, and returns its plugins and its log.
 func loadWith(t *testing.T, caps sandbox.Capabilities, mutate func(*config.Config)) (map[string]catalog.PluginView, string) {
 	t.Helper()
-	cfg := testConfig()
-	mutate(cfg)
-	logs := &syncWriter{w: &bytes.Buffer{}}
-	logger := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn})
-	host, err := app.NewWithOptions(cfg, logger, app.Options{Capabilities: &caps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(host.Close)
-	if _, err := host.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	h := startHost(t, withOptions(app.Options{Capabilities: &caps}), withConfig(mutate), withLogs(hclog.Warn, false))
 	views := map[string]catalog.PluginView{}
-	for _, v := range host.Plugins.Plugins() {
+	for _, v := range h.Plugins.Plugins() {
 		views[v.Name] = v
 	}
-	return views, logs.String()
+	return views, h.logs.String()
 }
 
 func procStatus(t *testing.T, pid int, field string) string {
