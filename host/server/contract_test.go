@@ -560,3 +560,34 @@ func TestOutputFailuresNameNoValue(t *testing.T) {
 		t.Errorf("the log quotes the output, or says nothing of the request:\n%s", l)
 	}
 }
+
+// TestAuditFailClosed: when a record cannot be written, fail_closed answers
+// 503 audit_unavailable instead of the result; otherwise the request is
+// served; either way the failure is logged and counted.
+func TestAuditFailClosed(t *testing.T) {
+	t.Parallel()
+	for name, failClosed := range map[string]bool{"fail closed": true, "fail open": false} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			logs := &testutil.Buffer{}
+			f := serve(t, func(o *Options) {
+				o.FailClosed = failClosed
+				o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs})
+			})
+			f.audit.Close() // the file goes away underneath the host
+			a := f.post(t, "/actions/echo", `{"message":"x"}`, nil)
+			if failClosed && (a.status != 503 || a.errorBody(t).Code != "audit_unavailable") {
+				t.Errorf("fail closed: %d %s", a.status, a.body)
+			}
+			if !failClosed && a.status != 200 {
+				t.Errorf("fail open: %d %s", a.status, a.body)
+			}
+			if !strings.Contains(logs.String(), "audit record not written") {
+				t.Error("the audit failure is not logged")
+			}
+			if n := f.counter(t, "switchboard_audit_write_failures_total", nil); n != 1 {
+				t.Errorf("audit failures counted: %v, want 1", n)
+			}
+		})
+	}
+}

@@ -142,6 +142,7 @@ var fixtureLimits = Limits{ReadHeader: 300 * time.Millisecond, Read: 600 * time.
 type fixture struct {
 	url       string
 	auditPath string
+	audit     *audit.Log
 	metrics   *prometheus.Registry
 }
 
@@ -153,6 +154,7 @@ func serve(t *testing.T, configure func(*Options)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
+	f.audit = log
 	m, err := metrics.New(f.metrics)
 	if err != nil {
 		t.Fatal(err)
