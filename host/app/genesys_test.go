@@ -25,7 +25,6 @@ import (
 	"github.com/switchboard-dev/switchboard/host/genesys/emulator"
 	"github.com/switchboard-dev/switchboard/host/genesys/export"
 	"github.com/switchboard-dev/switchboard/host/genesys/sim"
-	"github.com/switchboard-dev/switchboard/host/internal/testutil"
 )
 
 // pki is a test CA, a server certificate for 127.0.0.1 and a client
@@ -246,9 +245,7 @@ func TestErrorsAsDataReachTheFlow(t *testing.T) {
 func TestContractRulesAreCheckedAtLoad(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if err := testutil.Build(dir, "host/internal/badcontract"); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, badContract, filepath.Join(dir, "badcontract"))
 	for mode, wantServed := range map[string]bool{config.ContractEnforce: false, config.ContractWarn: true} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()

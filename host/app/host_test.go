@@ -34,8 +34,9 @@ import (
 // host/catalog, both in memory.
 
 // pluginDir holds the real plugin binaries, built once in TestMain;
-// launcher is the sandbox launcher.
-var pluginDir, launcher string
+// launcher is the sandbox launcher; badContract a plugin whose contract
+// breaks a Genesys Cloud rule.
+var pluginDir, launcher, badContract string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "switchboard-app-test-")
@@ -43,14 +44,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	pluginDir = filepath.Join(dir, "plugins")
+	bin, plugins := filepath.Join(dir, "bin"), []string{"echo", "genesys-users", "testplugin"}
+	pluginDir, launcher, badContract = filepath.Join(dir, "plugins"), filepath.Join(bin, "switchboard-sandbox"), filepath.Join(bin, "badcontract")
 	err = os.Mkdir(pluginDir, 0o755)
-	if err == nil {
-		err = testutil.Build(pluginDir, "plugins/echo", "plugins/genesys-users", "host/internal/testplugin")
+	if err == nil { // one go build links them all in parallel
+		err = testutil.Build(bin, "plugins/echo", "plugins/genesys-users", "host/internal/testplugin", "host/internal/badcontract", "host/cmd/switchboard-sandbox")
 	}
-	if err == nil {
-		err = testutil.Build(dir, "host/cmd/switchboard-sandbox")
-		launcher = filepath.Join(dir, "switchboard-sandbox")
+	for _, p := range plugins {
+		if err == nil {
+			err = os.Link(filepath.Join(bin, p), filepath.Join(pluginDir, p))
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -98,6 +98,10 @@ type Process struct {
 	inflight atomic.Int64
 	stopping atomic.Bool   // set before the host stops it: its exit is no crash
 	exited   chan struct{} // closed when the process has ended
+	// lost is closed when the process can serve no more: it ended, or its
+	// connection broke (which the host sees before the exit itself).
+	lost     chan struct{}
+	lostOnce sync.Once
 	killOnce sync.Once
 	killErr  error
 }
@@ -198,7 +202,7 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 			grpc.WithInitialConnWindowSize(pluginv1.WindowSize),
 		},
 	})
-	p = &Process{bin: bin, client: client, dir: dir, sandbox: view, exited: make(chan struct{})}
+	p = &Process{bin: bin, client: client, dir: dir, sandbox: view, exited: make(chan struct{}), lost: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			if kerr := p.Kill(); kerr != nil {
@@ -221,6 +225,13 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 	}
 	p.pid, _ = strconv.Atoi(cmd.launched.ID())
 	p.exited = cmd.launched.exited
+	go func(p *Process) { // p itself is nil once a failed start is cleaned up
+		select {
+		case <-p.exited:
+			p.lose()
+		case <-p.lost:
+		}
+	}(p)
 	proto, err := client.Client()
 	if err != nil {
 		return p, fmt.Errorf("handshake: %w", err)
@@ -265,8 +276,12 @@ func (p *Process) Actions() []registry.Description { return p.actions }
 // Version returns the version the plugin reported.
 func (p *Process) Version() string { return p.version }
 
-// Exited returns a channel closed when the process has ended.
-func (p *Process) Exited() <-chan struct{} { return p.exited }
+// Exited returns a channel closed when the process can serve no more: it
+// has ended, or its connection broke. A request arriving after a crash is
+// then never sent to it, though the exit itself is still on its way.
+func (p *Process) Exited() <-chan struct{} { return p.lost }
+
+func (p *Process) lose() { p.lostOnce.Do(func() { close(p.lost) }) }
 
 // Sandbox returns what the process runs in.
 func (p *Process) Sandbox() SandboxView { return p.sandbox }
@@ -345,11 +360,14 @@ func (p *Process) invokeError(ctx context.Context, action string, err error) err
 	switch {
 	// What a spent budget or a departed caller answers is the pipeline's
 	// to decide; the plugin's side may see its deadline first.
+	case ctx.Err() != nil:
+		return fmt.Errorf("action %q: %w (%v)", action, ctx.Err(), err)
 	case st.Code() == codes.DeadlineExceeded:
 		return fmt.Errorf("action %q: %w (%v)", action, context.DeadlineExceeded, err)
-	case st.Code() == codes.Canceled || ctx.Err() != nil:
-		return fmt.Errorf("action %q: %w (%v)", action, context.Canceled, err)
-	case st.Code() == codes.Unavailable || p.client.Exited():
+	// With the caller still waiting, a cancelled call is a connection that
+	// closed under it: the process is gone, or going.
+	case st.Code() == codes.Unavailable || st.Code() == codes.Canceled || p.client.Exited():
+		p.lose()
 		e := apierr.Wrap(err, http.StatusServiceUnavailable, "plugin_unavailable", "the plugin %q serving action %q is not running", p.bin.Name, action)
 		e.RetryAfter = time.Second
 		return e

@@ -1,6 +1,7 @@
-// Package cli is the switchboard command line: serve, plugins, checksum,
-// invoke and version. Each command reads the config file, lets its flags
-// override it, and hands the work to the host packages.
+// Package cli is the switchboard command line: serve, invoke, plugins,
+// checksum, export, genesys, sim and version. Each command reads the config
+// file, lets its flags override it, and hands the work to the host
+// packages; it holds flags, not logic.
 package cli
 
 import (
