@@ -389,7 +389,8 @@ func TestInboundAuth(t *testing.T) {
 }
 
 // TestReadiness: /readyz answers 503 with the reason while the host is not
-// ready (its plugins load), 200 once it is.
+// ready (its plugins load), 200 once it is; an unknown action answers 503
+// not_ready until then, 404 after.
 func TestReadiness(t *testing.T) {
 	t.Parallel()
 	var ready atomic.Bool
@@ -404,8 +405,22 @@ func TestReadiness(t *testing.T) {
 	if a := f.send(t, "GET", "/readyz", "", "", nil); a.status != 503 || string(a.body) != `{"reason":"loading plugins","status":"starting"}` {
 		t.Errorf("before: %d %s", a.status, a.body)
 	}
+	// Until then an action not (yet) loaded is unavailable, not missing;
+	// the loaded ones serve.
+	for _, path := range []string{"/actions/notYet", "/webhook/data-action"} {
+		a := f.post(t, path, `{"action":"notYet","data":{}}`, nil)
+		if e := a.errorBody(t); a.status != 503 || e.Code != "not_ready" || !strings.Contains(e.Message, "loading plugins") || a.header.Get("Retry-After") == "" {
+			t.Errorf("%s before: %d %s", path, a.status, a.body)
+		}
+	}
+	if a := f.post(t, "/actions/echo", `{"message":"x"}`, nil); a.status != 200 {
+		t.Errorf("a loaded action before: %d %s", a.status, a.body)
+	}
 	ready.Store(true)
 	if a := f.send(t, "GET", "/readyz", "", "", nil); a.status != 200 || string(a.body) != `{"status":"ready"}` {
+		t.Errorf("after: %d %s", a.status, a.body)
+	}
+	if a := f.post(t, "/actions/notYet", `{}`, nil); a.status != 404 || a.errorBody(t).Code != "action_not_found" {
 		t.Errorf("after: %d %s", a.status, a.body)
 	}
 }

@@ -409,7 +409,22 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request, x *exchang
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: r.PathValue("name"), RequestID: x.id, Metadata: x.md, Body: body, Record: x.rec,
 	})
-	return x.answer(pipeline.Answer(res, err))
+	return x.answer(pipeline.Answer(res, s.notReady(err)))
+}
+
+// notReady turns "no such action" into 503 while the host is not ready:
+// until its plugins are loaded it cannot know that the action is missing.
+func (s *Server) notReady(err error) error {
+	if e := apierr.From(err); e == nil || e.Code != "action_not_found" || s.opts.Readiness == nil {
+		return err
+	}
+	ready, why := s.opts.Readiness()
+	if ready {
+		return err
+	}
+	e := apierr.Wrap(err, http.StatusServiceUnavailable, "not_ready", "the host is not ready (%s); the action may not be loaded yet", why)
+	e.RetryAfter = time.Second
+	return e
 }
 
 // answer gives the exchange a pipeline's reply.
@@ -453,7 +468,7 @@ func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *excha
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: env.Action, RequestID: x.id, Metadata: x.md, Body: env.Data, Record: x.rec,
 	})
-	return x.answer(pipeline.Envelope(x.id, pipeline.Answer(res, err)))
+	return x.answer(pipeline.Envelope(x.id, pipeline.Answer(res, s.notReady(err))))
 }
 
 // handleToken is the token endpoint of Genesys Cloud's User Defined

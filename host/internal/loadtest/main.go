@@ -3,13 +3,15 @@
 // simulator process) under load from vegeta on both example actions, with 32
 // connections for 30 s, and — unless -chaos=false — chaos during the load:
 //
-//	at  8 s: the echo plugin's process is killed (kill -9);
+//	at  8 s: one of the echo plugin's processes is killed (kill -9);
 //	at 14 s: the genesys-users binary is replaced (mv of a new build);
 //	at 20 s: Genesys Cloud (the simulator) answers 503 to everything, for 3 s.
 //
 // It prints throughput, p50 and p99 per action and every failed request,
 // sorted into the failures the design allows (echo: 503 plugin_unavailable
-// while its plugin restarts; fetchUserProfile: 503 genesys_unavailable or
+// in the killed process — with processes = 2 (the default of -processes)
+// the other process serves meanwhile, with 1 requests wait up to
+// restart_wait for the restart; fetchUserProfile: 503 genesys_unavailable or
 // circuit_open while the downstream fails, and until its circuit closes)
 // and the others. It exits 1 when any request failed that the design says
 // may not.
@@ -44,9 +46,10 @@ func main() {
 		duration    = flag.Duration("d", 30*time.Second, "length of the load")
 		connections = flag.Int("c", 32, "connections")
 		chaos       = flag.Bool("chaos", true, "kill, replace and fail things during the load")
+		processes   = flag.Int("processes", 2, "processes of the echo plugin (plugin \"echo\" { processes })")
 	)
 	flag.Parse()
-	if err := run(*bin, *pluginDir, *duration, *connections, *chaos); err != nil {
+	if err := run(*bin, *pluginDir, *duration, *connections, *chaos, *processes); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -54,7 +57,7 @@ func main() {
 
 const apiKey = "loadtest-key-0123456789abcdef"
 
-func run(bin, pluginDir string, duration time.Duration, connections int, chaos bool) error {
+func run(bin, pluginDir string, duration time.Duration, connections int, chaos bool, processes int) error {
 	dir, err := os.MkdirTemp("", "switchboard-loadtest-")
 	if err != nil {
 		return err
@@ -103,7 +106,11 @@ connection "genesys" {
 plugin "genesys-users" {
   connections = ["genesys"]
 }
-`, plugins, apiKey, simURL, simURL)
+plugin "echo" {
+  processes    = %d
+  restart_wait = "1s"
+}
+`, plugins, apiKey, simURL, simURL, processes)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -116,6 +123,9 @@ plugin "genesys-users" {
 	hostURL = "http://" + hostURL
 	adminURL, err := adminAddress(hostLog)
 	if err != nil {
+		return err
+	}
+	if err := waitReady(hostURL); err != nil {
 		return err
 	}
 
@@ -156,7 +166,7 @@ func scheduleChaos(start time.Time, adminURL, simURL, plugins, dir string) []win
 		time.Sleep(time.Until(at(8 * time.Second)))
 		if pid := pluginPID(adminURL, "echo"); pid > 0 {
 			syscall.Kill(pid, syscall.SIGKILL)
-			fmt.Printf("%5.1fs chaos: kill -9 echo plugin (pid %d)\n", time.Since(start).Seconds(), pid)
+			fmt.Printf("%5.1fs chaos: kill -9 of an echo plugin process (pid %d)\n", time.Since(start).Seconds(), pid)
 		}
 	}()
 	// A window opens a second early for the requests in flight when the
@@ -274,6 +284,26 @@ func allowedFailure(windows []window, action string, r *vegeta.Result, code stri
 		}
 	}
 	return false
+}
+
+// waitReady waits for the host's GET /readyz to answer 200, as a load
+// balancer would before sending it traffic: the host serves HTTP while its
+// plugins load.
+func waitReady(hostURL string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(hostURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the host was not ready within 30 s (%v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func pluginPID(adminURL, name string) int {
