@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -39,30 +37,23 @@ import (
 var pluginDir, launcher, badContract string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "switchboard-app-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin, plugins := filepath.Join(dir, "bin"), []string{"echo", "genesys-users", "testplugin"}
-	pluginDir, launcher, badContract = filepath.Join(dir, "plugins"), filepath.Join(bin, "switchboard-sandbox"), filepath.Join(bin, "badcontract")
-	err = os.Mkdir(pluginDir, 0o755)
-	if err == nil { // one go build links them all in parallel
-		err = testutil.Build(bin, "plugins/echo", "plugins/genesys-users", "host/internal/testplugin", "host/internal/badcontract", "host/cmd/switchboard-sandbox")
-	}
-	for _, p := range plugins {
-		if err == nil {
-			err = os.Link(filepath.Join(bin, p), filepath.Join(pluginDir, p))
+	testutil.Main(m, "app", func(dir string) error {
+		bin, plugins := filepath.Join(dir, "bin"), []string{"echo", "genesys-users", "testplugin"}
+		pluginDir, launcher, badContract = filepath.Join(dir, "plugins"), filepath.Join(bin, "switchboard-sandbox"), filepath.Join(bin, "badcontract")
+		if err := os.Mkdir(pluginDir, 0o755); err != nil {
+			return err
 		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		// One go build links them all, in parallel.
+		if err := testutil.Build(bin, "plugins/echo", "plugins/genesys-users", "host/internal/testplugin", "host/internal/badcontract", "host/cmd/switchboard-sandbox"); err != nil {
+			return err
+		}
+		for _, p := range plugins {
+			if err := os.Link(filepath.Join(bin, p), filepath.Join(pluginDir, p)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // testConfig is the default config over the test plugins, every plugin in
@@ -274,19 +265,8 @@ func (h *testHost) request(t *testing.T, method, path, body string, header map[s
 			req.Header.Set(k, v)
 		}
 	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := h.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	a := testutil.Do(t, h.client, req, header)
+	return answer{status: a.Status, header: a.Header, body: a.Body}
 }
 
 // views are the host's plugins by name, as the admin API shows them.

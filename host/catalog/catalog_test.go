@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,25 +18,17 @@ import (
 var echoBin, variantA, variantB, dupBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "switchboard-catalog-test-")
-	if err == nil {
-		err = testutil.Build(dir, "plugins/echo", "host/internal/dupplugin")
-	}
-	echoBin, dupBin = filepath.Join(dir, "echo"), filepath.Join(dir, "dupplugin")
-	variantA, variantB = filepath.Join(dir, "testplugin-a"), filepath.Join(dir, "testplugin-b")
-	if err == nil {
-		err = testutil.BuildVariant(variantA, "host/internal/testplugin", "a")
-	}
-	if err == nil {
-		err = testutil.BuildVariant(variantB, "host/internal/testplugin", "b")
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testutil.Main(m, "catalog", func(dir string) error {
+		echoBin, dupBin = filepath.Join(dir, "echo"), filepath.Join(dir, "dupplugin")
+		variantA, variantB = filepath.Join(dir, "testplugin-a"), filepath.Join(dir, "testplugin-b")
+		if err := testutil.Build(dir, "plugins/echo", "host/internal/dupplugin"); err != nil {
+			return err
+		}
+		if err := testutil.BuildVariant(variantA, "host/internal/testplugin", "a"); err != nil {
+			return err
+		}
+		return testutil.BuildVariant(variantB, "host/internal/testplugin", "b")
+	})
 }
 
 // socketRoot is a private directory for plugin processes, as the catalog

@@ -30,43 +30,32 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "switchboard-cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir, pluginDir, hostileDir = filepath.Join(dir, "bin"), filepath.Join(dir, "plugins"), filepath.Join(dir, "hostile")
-	err = os.Chmod(dir, 0o755) // hosts run as another user run the binaries in it
-	for _, d := range []string{binDir, pluginDir, hostileDir} {
-		if err == nil {
-			err = os.Mkdir(d, 0o755)
+	testutil.Main(m, "cli", func(dir string) error {
+		binDir, pluginDir, hostileDir = filepath.Join(dir, "bin"), filepath.Join(dir, "plugins"), filepath.Join(dir, "hostile")
+		if err := os.Chmod(dir, 0o755); err != nil { // hosts run as another user run the binaries in it
+			return err
 		}
-	}
-	if err == nil {
-		err = testutil.Build(binDir, "host/cmd/switchboard", "host/cmd/switchboard-sandbox")
-	}
-	if err == nil {
-		err = testutil.Build(pluginDir, "plugins/echo", "host/internal/testplugin")
-	}
-	if err == nil {
-		err = testutil.Build(hostileDir, "host/internal/hostileplugin")
-	}
-	if err == nil {
-		grantsFile = filepath.Join(dir, "grants.hcl")
-		err = os.WriteFile(grantsFile, []byte("plugin \"testplugin\" {\n  connections = [\"genesys\"]\n}\n"), 0o644)
-	}
-	if err == nil {
-		dataFile = filepath.Join(dir, "data.hcl")
-		err = os.WriteFile(dataFile, []byte("plugin \"testplugin\" {\n  connections = [\"genesys\"]\n}\naction \"fail\" {\n  errors = \"data\"\n}\n"), 0o644)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		for _, d := range []string{binDir, pluginDir, hostileDir} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return err
+			}
+		}
+		// One go build links them all, in parallel; the plugins directories get links.
+		if err := testutil.Build(binDir, "host/cmd/switchboard", "host/cmd/switchboard-sandbox", "plugins/echo", "host/internal/testplugin", "host/internal/hostileplugin"); err != nil {
+			return err
+		}
+		for p, d := range map[string]string{"echo": pluginDir, "testplugin": pluginDir, "hostileplugin": hostileDir} {
+			if err := os.Link(filepath.Join(binDir, p), filepath.Join(d, p)); err != nil {
+				return err
+			}
+		}
+		grantsFile, dataFile = filepath.Join(dir, "grants.hcl"), filepath.Join(dir, "data.hcl")
+		grants := "plugin \"testplugin\" {\n  connections = [\"genesys\"]\n}\n"
+		if err := os.WriteFile(grantsFile, []byte(grants), 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile(dataFile, []byte(grants+"action \"fail\" {\n  errors = \"data\"\n}\n"), 0o644)
+	})
 }
 
 func switchboard(args ...string) *exec.Cmd {

@@ -6,6 +6,8 @@ package testutil
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,4 +84,49 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Main runs a package's tests after setup has built what they need in a
+// temporary directory of their own, which it removes afterwards; a failed
+// setup ends the test binary with its error.
+func Main(m *testing.M, name string, setup func(dir string) error) {
+	dir, err := os.MkdirTemp("", "switchboard-"+name+"-test-")
+	if err == nil {
+		err = setup(dir)
+	}
+	code := 1
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Answer is an HTTP answer, read whole.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends a request with the headers set, and reads the whole answer; an
+// error to send or read fails the test. A req.URL.Opaque the caller set is
+// kept, so that a path goes out exactly as written.
+func Do(t testing.TB, client *http.Client, req *http.Request, header map[string]string) Answer {
+	t.Helper()
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
