@@ -80,12 +80,20 @@ func Envelope(requestID string, r Reply) Reply {
 // envelope's requestId — else a new UUID. An invalid candidate is skipped,
 // never a reason to drop the valid ones after it.
 func RequestID(candidates ...string) string {
+	if id := FirstValidID(candidates...); id != "" {
+		return id
+	}
+	return uuid.NewString()
+}
+
+// FirstValidID is the first valid candidate, in the order given, or "".
+func FirstValidID(candidates ...string) string {
 	for _, c := range candidates {
 		if ValidID(c) {
 			return c
 		}
 	}
-	return uuid.NewString()
+	return ""
 }
 
 // ValidID reports whether a caller's id may be used: at most 128 of

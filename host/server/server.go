@@ -241,12 +241,12 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 		x.rec.Principal = audit.Principal{Method: p.Method, ID: p.ID}
 		md := metadata(r)
 		if ok {
-			x.id, x.md = pipeline.RequestID(r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id")), md
+			x.id, x.md = pipeline.RequestID(headerIDs(r)...), md
 			x.rec.CorrelationID, x.rec.OrganizationID = md.CorrelationID, md.OrganizationID
 			x.rec.HomeOrganizationID, x.rec.GenesysUserID = md.HomeOrganizationID, md.UserID
 		} else {
 			x.id = uuid.NewString()
-			if claimed := (audit.Claimed{RequestID: firstValidID(r), CorrelationID: md.CorrelationID, OrganizationID: md.OrganizationID,
+			if claimed := (audit.Claimed{RequestID: pipeline.FirstValidID(headerIDs(r)...), CorrelationID: md.CorrelationID, OrganizationID: md.OrganizationID,
 				HomeOrganizationID: md.HomeOrganizationID, GenesysUserID: md.UserID}); claimed != (audit.Claimed{}) {
 				x.rec.Claimed = &claimed
 			}
@@ -277,7 +277,7 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			s.authFailure(route, "throttled")
 		case auth && !ok:
 			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
-			err = apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials")
+			err = errUnauthorized
 			x.rec.Principal = audit.Principal{Method: "rejected"}
 			s.opts.Throttle.Failed(ip)
 			s.authFailure(route, "rejected")
@@ -307,6 +307,9 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 		}
 	}
 }
+
+// errUnauthorized answers a request without the right credentials.
+var errUnauthorized = apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials")
 
 // tokenRoute is the token endpoint, whose failures are throttled too.
 const tokenRoute = "/oauth/token"
@@ -463,7 +466,7 @@ func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *excha
 	if env.Action == "" || len(env.Data) == 0 {
 		return nil, apierr.New(http.StatusBadRequest, "invalid_envelope", "the envelope must name an \"action\" and carry its input in \"data\"")
 	}
-	x.id = pipeline.RequestID(r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id"), env.RequestID)
+	x.id = pipeline.RequestID(append(headerIDs(r), env.RequestID)...)
 	w.Header()["X-Request-Id"] = []string{x.id}
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: env.Action, RequestID: x.id, Metadata: x.md, Body: env.Data, Record: x.rec,
@@ -551,7 +554,7 @@ func indentJSON(v any) []byte {
 // others get the audited, counted and throttled 401 (or 429) of every route.
 func (s *Server) authenticated(route string, h http.Handler) http.Handler {
 	refused := s.exchange(route, true, func(http.ResponseWriter, *http.Request, *exchange) ([]byte, error) {
-		return nil, apierr.New(http.StatusUnauthorized, "unauthorized", "missing or wrong credentials")
+		return nil, errUnauthorized // the credentials were refused just before
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.Throttle.Wait(remoteIP(r)) == 0 {
@@ -673,14 +676,10 @@ func errorJSON(e *apierr.Error, id string) []byte {
 	return append(b, '\n')
 }
 
-// firstValidID is the request id a caller claimed, if any.
-func firstValidID(r *http.Request) string {
-	for _, v := range [...]string{r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id")} {
-		if pipeline.ValidID(v) {
-			return v
-		}
-	}
-	return ""
+// headerIDs are the request ids a request's headers name, in the order of
+// precedence (pipeline.RequestID).
+func headerIDs(r *http.Request) []string {
+	return []string{r.Header.Get("Inin-Correlation-Id"), r.Header.Get("X-Request-Id")}
 }
 
 // metadata reads the headers Genesys Cloud adds to data action requests.
