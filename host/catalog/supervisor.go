@@ -122,6 +122,8 @@ type process interface {
 	Kill() error
 }
 
+var _ process = (*Process)(nil)
+
 // files is the plugins directory as the supervisor sees it.
 type files interface {
 	discover() ([]Binary, []Problem, error)
