@@ -6,9 +6,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -129,8 +132,10 @@ func Load(path string) (*Config, error) {
 	return Parse(path, src)
 }
 
-// Parse reads and checks a configuration; filename names it in errors.
-// No value that came from env() appears in an error.
+// Parse reads and checks a configuration; filename names it in errors, and
+// its directory is what relative paths in it (plugin_dir, sandbox_launcher,
+// the tls and mtls files, the audit path, file()) are resolved against. No
+// value that came from env() or file() appears in an error.
 func Parse(filename string, src []byte) (*Config, error) {
 	f, diags := hclparse.NewParser().ParseHCL(src, filename)
 	if diags.HasErrors() {
@@ -140,7 +145,8 @@ func Parse(filename string, src []byte) (*Config, error) {
 		raw     file
 		secrets []string
 	)
-	if diags := gohcl.DecodeBody(f.Body, evalContext(&secrets), &raw); diags.HasErrors() {
+	dir := filepath.Dir(filename)
+	if diags := gohcl.DecodeBody(f.Body, evalContext(dir, &secrets), &raw); diags.HasErrors() {
 		return nil, redact(diagError(diags), secrets)
 	}
 	c, err := raw.config()
@@ -148,7 +154,30 @@ func Parse(filename string, src []byte) (*Config, error) {
 		return nil, redact(err, secrets)
 	}
 	c.secrets = secrets
+	if raw.PluginDir != nil {
+		c.PluginDir = relativeTo(dir, c.PluginDir)
+	}
+	c.SandboxLauncher = relativeTo(dir, c.SandboxLauncher)
+	if c.TLS != nil {
+		c.TLS.CertFile, c.TLS.KeyFile = relativeTo(dir, c.TLS.CertFile), relativeTo(dir, c.TLS.KeyFile)
+	}
+	if c.Inbound.MTLS != nil {
+		c.Inbound.MTLS.ClientCAFile = relativeTo(dir, c.Inbound.MTLS.ClientCAFile)
+	}
+	if c.Audit != nil && c.Audit.Path != "-" {
+		c.Audit.Path = relativeTo(dir, c.Audit.Path)
+	}
 	return c, nil
+}
+
+// relativeTo resolves a relative path of the config file against the
+// file's directory, so that the host reads the same files whatever its
+// working directory; "" stays "".
+func relativeTo(dir, path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
 }
 
 // Redacted stands in for a secret in errors and logs.
@@ -456,12 +485,36 @@ func parseDuration(dst *time.Duration, src durationAttr, name string, lo, hi tim
 	return nil
 }
 
-// evalContext offers env("NAME") and env("NAME", "default") to the file. A
-// variable that is not set and has no default is an error, so that a secret
-// missing from the environment never becomes an empty password. Every value
-// env() returns is added to secrets.
-func evalContext(secrets *[]string) *hcl.EvalContext {
+// evalContext offers env("NAME"), env("NAME", "default") and file("PATH")
+// to the file. A variable that is not set and has no default is an error,
+// so that a secret missing from the environment never becomes an empty
+// password. file reads a file (a mounted Kubernetes or systemd secret),
+// relative to dir, without its trailing newline; an unreadable file is an
+// error naming it, never its content. Every value either returns is added
+// to secrets.
+func evalContext(dir string, secrets *[]string) *hcl.EvalContext {
 	return &hcl.EvalContext{Functions: map[string]function.Function{
+		"file": function.New(&function.Spec{
+			Params: []function.Parameter{{Name: "path", Type: cty.String}},
+			Type:   function.StaticReturnType(cty.String),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				path := relativeTo(dir, args[0].AsString())
+				b, err := os.ReadFile(path)
+				if err != nil {
+					var pe *fs.PathError
+					if errors.As(err, &pe) {
+						err = pe.Err // the path is named once, below
+					}
+					return cty.NilVal, fmt.Errorf("file(%q): %v", path, err)
+				}
+				if !utf8.Valid(b) {
+					return cty.NilVal, fmt.Errorf("file(%q): not UTF-8 text", path)
+				}
+				v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+				*secrets = append(*secrets, v)
+				return cty.StringVal(v), nil
+			},
+		}),
 		"env": function.New(&function.Spec{
 			Params:   []function.Parameter{{Name: "name", Type: cty.String}},
 			VarParam: &function.Parameter{Name: "default", Type: cty.String},
