@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -54,6 +55,7 @@ type Host struct {
 
 	// A Load's plugins run until Close.
 	stopPlugins context.CancelFunc
+	draining    atomic.Bool // Run is stopping: not ready any more
 	pluginsDone chan error
 }
 
@@ -302,6 +304,14 @@ func (h *Host) logActions() {
 	}
 }
 
+// readiness is /readyz: not ready while stopping, else the plugins'.
+func (h *Host) readiness() (bool, string) {
+	if h.draining.Load() {
+		return false, "shutting down"
+	}
+	return h.Plugins.Readiness()
+}
+
 // Handler returns the HTTP API.
 func (h *Host) Handler() http.Handler {
 	return server.New(h.serverOptions())
@@ -313,7 +323,8 @@ func (h *Host) serverOptions() server.Options {
 		Auth:            inbound.New(h.Config.Inbound),
 		MaxBodyBytes:    h.Config.MaxBodyBytes,
 		Logger:          h.Logger.Named("http"),
-		Readiness:       h.Plugins.Readiness,
+		Readiness:       h.readiness,
+		Stopping:        h.draining.Load,
 		Admin:           adminAPI{h.Plugins},
 		SeparateAdmin:   h.Config.AdminListen != "",
 		Observer:        h.Metrics,

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/oklog/run"
 )
@@ -26,8 +27,10 @@ import (
 //   - the embedded Genesys Cloud simulator, in development mode;
 //   - the audit log's reopening on SIGHUP.
 //
-// On the way out the HTTP servers finish the requests in flight within one
-// shared shutdown_timeout, and only then do the plugins stop. A signal ends
+// On the way out /readyz answers 503 at once, the host serves on for
+// shutdown_delay so that load balancers withdraw it, the HTTP servers
+// finish the requests in flight within one shared shutdown_timeout, and
+// only then do the plugins stop. A signal ends
 // Run without an error.
 func (h *Host) Run(ctx context.Context) error {
 	servers, err := h.listen()
@@ -39,6 +42,11 @@ func (h *Host) Run(ctx context.Context) error {
 
 	drained := make(chan struct{}) // closed when the HTTP servers have stopped
 	g.Add(func() error { return servers.serve() }, func(error) {
+		h.draining.Store(true) // /readyz answers 503 from now on
+		if d := h.Config.ShutdownDelay; d > 0 {
+			h.Logger.Info("shutting down: still serving while load balancers withdraw this host", "shutdown_delay", d)
+			time.Sleep(d)
+		}
 		servers.shutdown(h)
 		close(drained)
 	})

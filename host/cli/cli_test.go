@@ -241,6 +241,59 @@ func TestSIGTERMFinishesRequestsInFlightAndLeavesNoPlugin(t *testing.T) {
 	waitGone(t, plugins, 2*time.Second)
 }
 
+// TestSIGTERMWithdrawsBeforeDraining: with shutdown_delay, a SIGTERM turns
+// /readyz to 503 "stopping" at once while the host still serves requests,
+// so that a load balancer withdraws it before it drains; then it exits.
+func TestSIGTERMWithdrawsBeforeDraining(t *testing.T) {
+	t.Parallel()
+	const delay = 2 * time.Second
+	cfg := filepath.Join(t.TempDir(), "switchboard.hcl")
+	if err := os.WriteFile(cfg, []byte(`shutdown_delay = "2s"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, "--dev", "--config", cfg)
+	signalled := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		resp, err := http.Get(s.url + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz after SIGTERM: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 503 {
+			if !strings.Contains(string(b), `"status":"stopping"`) {
+				t.Errorf("/readyz while stopping: %s", b)
+			}
+			break
+		}
+		if time.Since(signalled) > delay {
+			t.Fatal("/readyz still answered 200 at the end of shutdown_delay")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, err := http.Post(s.url+"/actions/echo", "application/json", strings.NewReader(`{"message":"still here"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("a request during shutdown_delay: %v %v", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("serve exited with %v\n%s", err, s.logs)
+		}
+		if took := time.Since(signalled); took < delay {
+			t.Errorf("serve exited %v after SIGTERM, before its shutdown_delay", took)
+		}
+	case <-time.After(delay + 10*time.Second):
+		t.Fatalf("serve still running after its shutdown_delay\n%s", s.logs)
+	}
+}
+
 func TestKill9OfHostLeavesNoPlugin(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")

@@ -54,6 +54,10 @@ type Config struct {
 	ReadTimeout          time.Duration
 	IdleTimeout          time.Duration
 	ShutdownTimeout      time.Duration
+	// ShutdownDelay is how long the host keeps serving after a signal,
+	// with /readyz already answering 503, so that load balancers withdraw
+	// it before it drains (Kubernetes removes endpoints asynchronously).
+	ShutdownDelay time.Duration
 	LogLevel             string // trace, debug, info, warn, error
 	LogFormat            string // text or json
 
@@ -226,6 +230,8 @@ type file struct {
 	IdleRange            hcl.Range    `hcl:"idle_timeout,attr_range"`
 	ShutdownTimeout      durationAttr `hcl:"shutdown_timeout,optional"`
 	ShutdownRange        hcl.Range    `hcl:"shutdown_timeout,attr_range"`
+	ShutdownDelay        durationAttr `hcl:"shutdown_delay,optional"`
+	ShutdownDelayRange   hcl.Range    `hcl:"shutdown_delay,attr_range"`
 	LogLevel             *string      `hcl:"log_level,optional"`
 	LogLevelRange        hcl.Range    `hcl:"log_level,attr_range"`
 	LogFormat            *string      `hcl:"log_format,optional"`
@@ -346,6 +352,7 @@ func (f *file) hostSettings(c *Config) error {
 		{&c.ReadTimeout, f.ReadTimeout, f.ReadRange, "read_timeout", 100 * time.Millisecond, 5 * time.Minute},
 		{&c.IdleTimeout, f.IdleTimeout, f.IdleRange, "idle_timeout", time.Second, time.Hour},
 		{&c.ShutdownTimeout, f.ShutdownTimeout, f.ShutdownRange, "shutdown_timeout", 0, 10 * time.Minute},
+		{&c.ShutdownDelay, f.ShutdownDelay, f.ShutdownDelayRange, "shutdown_delay", 0, 10 * time.Minute},
 	} {
 		if err := parseDuration(d.dst, d.src, d.name, d.min, d.max); err != nil {
 			errs = append(errs, errAt(d.r, "%v", err))

@@ -47,6 +47,9 @@ type Options struct {
 	// Readiness reports whether the host serves its actions, and if not why
 	// (GET /readyz). Nil: always ready.
 	Readiness func() (bool, string)
+	// Stopping reports that the host is shutting down: /readyz then says
+	// "stopping" rather than "starting". Nil: never.
+	Stopping func() bool
 	// Admin serves /admin/plugins; nil for no admin API.
 	Admin Admin
 	// SeparateAdmin keeps the admin API off the main handler: it is served
@@ -503,7 +506,11 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
 	if s.opts.Readiness != nil {
 		if ok, why := s.opts.Readiness(); !ok {
-			b, _ := json.Marshal(map[string]string{"status": "starting", "reason": why})
+			status := "starting"
+			if s.opts.Stopping != nil && s.opts.Stopping() {
+				status = "stopping"
+			}
+			b, _ := json.Marshal(map[string]string{"status": status, "reason": why})
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write(b)
 			return
