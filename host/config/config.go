@@ -58,8 +58,8 @@ type Config struct {
 	// with /readyz already answering 503, so that load balancers withdraw
 	// it before it drains (Kubernetes removes endpoints asynchronously).
 	ShutdownDelay time.Duration
-	LogLevel             string // trace, debug, info, warn, error
-	LogFormat            string // text or json
+	LogLevel      string // trace, debug, info, warn, error
+	LogFormat     string // text or json
 
 	// Sandbox is the plugins' sandbox mode; a plugin block may override it.
 	Sandbox sandbox.Mode
