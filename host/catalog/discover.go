@@ -57,7 +57,7 @@ func Discover(dir string) ([]Binary, []Problem, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("plugins directory: %w", err)
 	}
-	if fi.Mode().Perm()&0o002 != 0 {
+	if fi.Mode().Perm()&0o002 != 0 && !readOnlyPath(abs) {
 		return nil, nil, fmt.Errorf("plugins directory %s is writable by others: anyone could drop a plugin in it (chmod o-w %s)", abs, abs)
 	}
 	entries, err := os.ReadDir(abs)
@@ -113,7 +113,7 @@ func inspect(dir, name string) (Binary, error) {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return Binary{}, fmt.Errorf("skipped: symbolic links are not followed; copy the binary into the plugins directory")
 	}
-	if err := checkExecutable(fi); err != nil {
+	if err := checkExecutable(fi, readOnlyPath(path)); err != nil {
 		return Binary{}, err
 	}
 	return Binary{Name: name, Path: path, Size: fi.Size(), Stamp: stampOf(fi)}, nil

@@ -33,7 +33,7 @@ func openExecutable(path string) (*os.File, error) {
 	}
 	fi, err := f.Stat()
 	if err == nil {
-		err = checkExecutable(fi)
+		err = checkExecutable(fi, readOnlyFile(f))
 	}
 	if err != nil {
 		f.Close()
@@ -44,14 +44,17 @@ func openExecutable(path string) (*os.File, error) {
 
 // checkExecutable is what the host requires of a file it runs: a regular
 // file with an execute bit, that nobody but root and the host's own user
-// can change.
-func checkExecutable(fi fs.FileInfo) error {
+// can change. On a read-only mount (an OCI image volume, a read-only
+// ConfigMap) nobody can change it, so its mode bits and owner do not matter.
+func checkExecutable(fi fs.FileInfo, readOnly bool) error {
 	perm := fi.Mode().Perm()
 	switch {
 	case !fi.Mode().IsRegular():
 		return errors.New("skipped: not a regular file")
 	case perm&0o111 == 0:
 		return errors.New("skipped: not executable (chmod +x)")
+	case readOnly:
+		return nil
 	case perm&0o022 != 0:
 		return errors.New("refused: the file is writable by group or others, who could change what the host runs (chmod go-w)")
 	}

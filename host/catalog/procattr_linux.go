@@ -1,8 +1,11 @@
 package catalog
 
 import (
+	"os"
 	"runtime"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // sysProcAttr asks the kernel to kill a plugin when the host dies, even by
@@ -21,4 +24,18 @@ func forkLocked(start func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	return start()
+}
+
+// readOnlyFile reports whether f is on a read-only mount, where nobody can
+// change it.
+func readOnlyFile(f *os.File) bool {
+	var st unix.Statfs_t
+	return unix.Fstatfs(int(f.Fd()), &st) == nil && st.Flags&unix.ST_RDONLY != 0
+}
+
+// readOnlyPath is readOnlyFile for a path (not following a last symbolic
+// link, which Discover skips anyway).
+func readOnlyPath(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Flags&unix.ST_RDONLY != 0
 }

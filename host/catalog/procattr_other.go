@@ -2,7 +2,10 @@
 
 package catalog
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // sysProcAttr has no parent-death signal outside Linux; there the SDK's own
 // parent watch ends orphaned plugins.
@@ -11,3 +14,8 @@ func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 }
 
 func forkLocked(start func() error) error { return start() }
+
+// Outside Linux no mount is taken for read-only.
+func readOnlyFile(*os.File) bool { return false }
+
+func readOnlyPath(string) bool { return false }
