@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -160,7 +159,7 @@ type Supervisor struct {
 	sup    Supervision
 	logger hclog.Logger
 	clock  clockwork.Clock
-	root   string // private directory holding each process's directory
+	root   *privateDir // holds each process's directory and every socket
 	files  files
 	launch func(context.Context, launchRequest) launchResult
 
@@ -288,7 +287,7 @@ func (s *Supervisor) Run(ctx context.Context) (err error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.ctx = runCtx
-	if s.root, err = privateRoot(); err != nil {
+	if s.root, err = newPrivateDir(s.logger); err != nil {
 		s.mu.Lock()
 		s.loadErr = err
 		s.mu.Unlock()
@@ -346,20 +345,6 @@ func (s *Supervisor) Run(ctx context.Context) (err error) {
 		}
 		s.replies = nil
 	}
-}
-
-// privateRoot makes the directory that holds each plugin process's own.
-// Plugins running as another user must reach theirs inside, never list or
-// create entries: 0711.
-func privateRoot() (string, error) {
-	root, err := os.MkdirTemp("", "switchboard-plugins-")
-	if err == nil {
-		err = os.Chmod(root, 0o711)
-	}
-	if err != nil {
-		return "", fmt.Errorf("plugin supervisor: %w", err)
-	}
-	return root, nil
 }
 
 // watch follows the directory; it watches before the first load, so that no
@@ -525,7 +510,7 @@ func (s *Supervisor) spec(name string) loadSpec {
 	pc := s.plugin(name)
 	opts := s.opts.Process
 	opts.Pin, opts.GOMAXPROCS = pc.SHA256, pc.GOMAXPROCS
-	opts.SocketRoot, opts.Logger = s.root, s.logger
+	opts.SocketRoot, opts.Logger = s.root.path, s.logger
 	opts.Sandbox = sandbox.Policy{Mode: cmp.Or(pc.Sandbox, s.opts.Sandbox), ReadPaths: pc.SandboxRead, Limits: pc.Limits}
 	opts.UID, opts.GID = cmp.Or(pc.UID, s.opts.PluginUID), cmp.Or(pc.GID, s.opts.PluginGID)
 	return loadSpec{
@@ -962,8 +947,8 @@ func (s *Supervisor) shutdown(cancel context.CancelFunc) error {
 	s.mu.Lock()
 	errs := s.killErrs
 	s.mu.Unlock()
-	if err := os.RemoveAll(s.root); err != nil {
-		errs = append(errs, fmt.Errorf("removing the plugins' private directories: %w", err))
+	if err := s.root.remove(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
