@@ -251,12 +251,25 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	if err := promReg.Register(states); err != nil {
 		return h, fmt.Errorf("metrics: %w", err)
 	}
+	if err := promReg.Register(metrics.NewHost(func() bool { ok, _ := h.readiness(); return ok }, h.budgets)); err != nil {
+		return h, fmt.Errorf("metrics: %w", err)
+	}
 	popts := pipeline.Options{Observer: h.Metrics, Tracer: h.Tracing.Tracer}
 	if hasher != nil {
 		popts.Digester = hasher
 	}
 	h.Pipeline = pipeline.New(h.Registry, popts)
 	return h, nil
+}
+
+// budgets are the actions' time budgets, for the metrics.
+func (h *Host) budgets() map[string]time.Duration {
+	actions := h.Registry.Current().Actions()
+	out := make(map[string]time.Duration, len(actions))
+	for _, a := range actions {
+		out[a.Name] = a.Timeout
+	}
+	return out
 }
 
 func (h *Host) pluginStates() []metrics.PluginState {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -61,6 +62,10 @@ func TestPluginLogLinesCannotForgeHostLines(t *testing.T) {
 	if a := h.post(t, "/actions/logInput", string(body)); a.status != 200 {
 		t.Fatalf("%d %s", a.status, a.body)
 	}
+	// The plugin's lines reach the host's log from its stderr, a little later.
+	eventually(t, 5*time.Second, "the plugin's line in the host's log", func() bool {
+		return strings.Contains(h.logs.String(), "the caller sent:")
+	})
 	var found bool
 	sc := bufio.NewScanner(strings.NewReader(h.logs.String()))
 	for sc.Scan() {

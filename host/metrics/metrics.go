@@ -226,3 +226,42 @@ func (p *PluginStates) Collect(ch chan<- prometheus.Metric) {
 }
 
 var _ prometheus.Collector = (*PluginStates)(nil)
+
+// Host is a collector of what the host says of itself at each scrape:
+// whether it is ready (GET /readyz), and each action's time budget, so
+// that alerts can compare latencies with the budget.
+type Host struct {
+	ready   func() bool
+	budgets func() map[string]time.Duration
+	readyD  *prometheus.Desc
+	budgetD *prometheus.Desc
+}
+
+// NewHost returns the collector; register it next to New's.
+func NewHost(ready func() bool, budgets func() map[string]time.Duration) *Host {
+	return &Host{
+		ready: ready, budgets: budgets,
+		readyD:  prometheus.NewDesc("switchboard_ready", "1 while the host answers GET /readyz with 200, else 0 (starting, a pinned plugin not serving, shutting down).", nil, nil),
+		budgetD: prometheus.NewDesc("switchboard_action_timeout_seconds", "Each action's time budget.", []string{"action"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (h *Host) Describe(ch chan<- *prometheus.Desc) {
+	ch <- h.readyD
+	ch <- h.budgetD
+}
+
+// Collect implements prometheus.Collector.
+func (h *Host) Collect(ch chan<- prometheus.Metric) {
+	ready := 0.0
+	if h.ready() {
+		ready = 1
+	}
+	ch <- prometheus.MustNewConstMetric(h.readyD, prometheus.GaugeValue, ready)
+	for action, d := range h.budgets() {
+		ch <- prometheus.MustNewConstMetric(h.budgetD, prometheus.GaugeValue, d.Seconds(), action)
+	}
+}
+
+var _ prometheus.Collector = (*Host)(nil)

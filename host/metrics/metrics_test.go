@@ -25,6 +25,9 @@ func TestMetricsCountWhatTheyAreTold(t *testing.T) {
 	if err := reg.Register(NewPluginStates(func() []PluginState { return views }, "serving", "failed")); err != nil {
 		t.Fatal(err)
 	}
+	if err := reg.Register(NewHost(func() bool { return true }, func() map[string]time.Duration { return map[string]time.Duration{"echo": 8 * time.Second} })); err != nil {
+		t.Fatal(err)
+	}
 	m.Request("echo", 200, "ok", 3*time.Millisecond)
 	m.Request("echo", 200, "ok", time.Second)
 	m.Request("", 401, "unauthorized", time.Millisecond)
@@ -58,11 +61,17 @@ switchboard_oauth_token_requests_total{connection="genesys",result="ok"} 1
 # TYPE switchboard_plugin_state gauge
 switchboard_plugin_state{plugin="echo",state="failed"} 0
 switchboard_plugin_state{plugin="echo",state="serving"} 1
+# HELP switchboard_ready 1 while the host answers GET /readyz with 200, else 0 (starting, a pinned plugin not serving, shutting down).
+# TYPE switchboard_ready gauge
+switchboard_ready 1
+# HELP switchboard_action_timeout_seconds Each action's time budget.
+# TYPE switchboard_action_timeout_seconds gauge
+switchboard_action_timeout_seconds{action="echo"} 8
 # HELP switchboard_plugin_restarts_total Restarts of each plugin after it exited or stopped answering.
 # TYPE switchboard_plugin_restarts_total counter
 switchboard_plugin_restarts_total{plugin="echo"} 2
 `
-	names := []string{"switchboard_requests_total", "switchboard_outbound_circuit_state", "switchboard_oauth_token_requests_total", "switchboard_plugin_state", "switchboard_plugin_restarts_total"}
+	names := []string{"switchboard_requests_total", "switchboard_outbound_circuit_state", "switchboard_oauth_token_requests_total", "switchboard_plugin_state", "switchboard_plugin_restarts_total", "switchboard_ready", "switchboard_action_timeout_seconds"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
