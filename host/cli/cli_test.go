@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		// One go build links them all, in parallel; the plugins directories get links.
-		if err := testutil.Build(binDir, "host/cmd/switchboard", "host/cmd/switchboard-sandbox", "plugins/echo", "host/internal/testplugin", "host/internal/hostileplugin"); err != nil {
+		if err := testutil.Build(binDir, "host/cmd/switchboard", "host/cmd/switchboard-sandbox", "plugins/echo", "host/internal/testplugin", "host/internal/hostileplugin", "host/internal/replicaload"); err != nil {
 			return err
 		}
 		for p, d := range map[string]string{"echo": pluginDir, "testplugin": pluginDir, "hostileplugin": hostileDir} {
