@@ -304,11 +304,35 @@ func TestKill9OfHostLeavesNoPlugin(t *testing.T) {
 	if len(plugins) != 2 {
 		t.Fatalf("want 2 plugin processes, found %v", plugins)
 	}
+	private := privateDirOf(t, s.cmd.Process.Pid)
 	if err := s.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	<-s.done
 	waitGone(t, plugins, 2*time.Second)
+	// kill -9 left the host's private directory behind; the next host to
+	// start (this one, or one of a test running beside) removes it.
+	serve(t, "--dev")
+	if _, err := os.Stat(private); !os.IsNotExist(err) {
+		t.Errorf("the killed host's private directory %s is still there after another host started (%v)", private, err)
+	}
+}
+
+// privateDirOf finds a host's private directory by the lock it holds open.
+func privateDirOf(t *testing.T, pid int) string {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && filepath.Base(target) == ".lock" && strings.Contains(target, "switchboard-plugins-") {
+			return filepath.Dir(target)
+		}
+	}
+	t.Fatalf("host %d holds no private directory's lock", pid)
+	return ""
 }
 
 func TestServeRefusesWithoutInboundAuth(t *testing.T) {
