@@ -13,7 +13,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 TOOLS                      := $(CURDIR)/bin/tools
 
-.PHONY: all build run test bench loadtest fuzz proto lint clean
+.PHONY: all build run test bench loadtest fuzz proto lint clean image
 
 all: build
 
@@ -26,6 +26,20 @@ build:
 		$(GO) build -ldflags '-s -w' -o bin/plugins/$$p ./plugins/$$p || exit 1; \
 	done
 
+# The container image, without a container daemon: static binaries built
+# reproducibly (no paths, no build ids, the commit as version), assembled by
+# deploy/tools/image into bin/switchboard-image.tar (podman/docker load -i).
+IMAGE_BIN := bin/image
+image:
+	@mkdir -p $(IMAGE_BIN)/plugins
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS) -buildid=' -o $(IMAGE_BIN)/switchboard ./host/cmd/switchboard
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(IMAGE_BIN)/switchboard-sandbox ./host/cmd/switchboard-sandbox
+	@for p in echo genesys-users; do \
+		echo "CGO_ENABLED=0 $(GO) build -trimpath -o $(IMAGE_BIN)/plugins/$$p ./plugins/$$p"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(IMAGE_BIN)/plugins/$$p ./plugins/$$p || exit 1; \
+	done
+	cd deploy/tools && $(GO) run ./image -bin ../../$(IMAGE_BIN) -out ../../bin/switchboard-image.tar -tag switchboard:$(VERSION)
+
 run: build
 	./bin/switchboard serve --dev --listen 127.0.0.1:8080 --plugin-dir ./bin/plugins
 
@@ -35,6 +49,7 @@ run: build
 test:
 	$(GO) vet ./...
 	GORACE=atexit_sleep_ms=100 $(GO) test -race -count=1 -timeout 15m ./...
+	cd deploy/tools && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./host/...
