@@ -107,3 +107,37 @@ func checksumCommand() *cobra.Command {
 		},
 	}
 }
+
+// pluginCommand groups the commands about one plugin binary.
+func pluginCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugin",
+		Short: "Commands about one plugin binary",
+	}
+	cmd.AddCommand(pluginCopyCommand())
+	return cmd
+}
+
+func pluginCopyCommand() *cobra.Command {
+	var pins []string
+	cmd := &cobra.Command{
+		Use:   "copy SOURCE DIRECTORY",
+		Short: "Copy a plugin binary into a plugins directory, checking its SHA-256",
+		Long: `Copy writes SOURCE into DIRECTORY under its own name, mode 0555, through a
+temporary file and a rename, so the host never sees half a binary. With --sha256
+the copy is refused, and nothing is written, unless the bytes have one of the
+given hashes. It is the Helm chart's init-container fallback for clusters
+without image volumes: the static switchboard binary runs in any plugin image.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sum, err := catalog.CopyPlugin(args[0], args[1], pins)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s sha256 %s\n", filepath.Join(args[1], filepath.Base(args[0])), sum)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&pins, "sha256", nil, "accepted SHA-256 of the binary, hex (repeat or comma-separate for several)")
+	return cmd
+}
