@@ -11,15 +11,17 @@ import (
 	"strings"
 )
 
-// CopyPlugin copies the plugin binary src into dir under its own name,
-// mode 0555, through a temporary file in dir and a rename, so a host
+// CopyPlugin copies the plugin binary src into dir as name (its own name
+// when empty), mode 0555, through a temporary file in dir and a rename, so a host
 // watching dir never sees part of it. When pins is not empty the bytes
 // must hash to one of them (hex, any case), or nothing is written. It
 // returns the copy's SHA-256.
-func CopyPlugin(src, dir string, pins []string) (string, error) {
-	name := filepath.Base(src)
-	if !validName(name) {
-		return "", fmt.Errorf("%s: a plugin's file name has only letters, digits, '.', '-' and '_'", src)
+func CopyPlugin(src, dir, name string, pins []string) (string, error) {
+	if name == "" {
+		name = filepath.Base(src)
+	}
+	if !validName(name) || strings.HasPrefix(name, ".") {
+		return "", fmt.Errorf("%q: a plugin's file name has only letters, digits, '.', '-' and '_', and does not start with '.'", name)
 	}
 	in, err := os.Open(src)
 	if err != nil {

@@ -478,6 +478,19 @@ func TestPluginsAndChecksum(t *testing.T) {
 	if _, err := switchboard("checksum", "/no/such/file").Output(); err == nil {
 		t.Error("checksum of a missing file succeeded")
 	}
+
+	into := t.TempDir()
+	out, err = switchboard("plugin", "copy", "--as", "echo2", "--sha256", views[0].SHA256, filepath.Join(pluginDir, "echo"), into).Output()
+	if err != nil || string(out) != filepath.Join(into, "echo2")+" sha256 "+views[0].SHA256+"\n" {
+		t.Errorf("plugin copy: %q %v", out, err)
+	}
+	wrong := strings.Repeat("ab", 32)
+	if out, err := switchboard("plugin", "copy", "--sha256", wrong, filepath.Join(pluginDir, "echo"), into).CombinedOutput(); err == nil || !strings.Contains(string(out), "not one of the pinned "+wrong) {
+		t.Errorf("plugin copy against another pin: %q %v", out, err)
+	}
+	if _, err := os.Stat(filepath.Join(into, "echo")); !os.IsNotExist(err) {
+		t.Errorf("a refused copy was written: %v", err)
+	}
 	out, err = switchboard("version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "switchboard ") || !strings.Contains(string(out), "plugin protocol 1") {
 		t.Errorf("version: %q %v", out, err)

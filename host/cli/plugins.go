@@ -119,25 +119,32 @@ func pluginCommand() *cobra.Command {
 }
 
 func pluginCopyCommand() *cobra.Command {
-	var pins []string
+	var (
+		pins []string
+		as   string
+	)
 	cmd := &cobra.Command{
 		Use:   "copy SOURCE DIRECTORY",
 		Short: "Copy a plugin binary into a plugins directory, checking its SHA-256",
-		Long: `Copy writes SOURCE into DIRECTORY under its own name, mode 0555, through a
+		Long: `Copy writes SOURCE into DIRECTORY under its own name (or --as NAME), mode 0555, through a
 temporary file and a rename, so the host never sees half a binary. With --sha256
 the copy is refused, and nothing is written, unless the bytes have one of the
 given hashes. It is the Helm chart's init-container fallback for clusters
 without image volumes: the static switchboard binary runs in any plugin image.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sum, err := catalog.CopyPlugin(args[0], args[1], pins)
+			sum, err := catalog.CopyPlugin(args[0], args[1], as, pins)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s sha256 %s\n", filepath.Join(args[1], filepath.Base(args[0])), sum)
+			if as == "" {
+				as = filepath.Base(args[0])
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s sha256 %s\n", filepath.Join(args[1], as), sum)
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&as, "as", "", "the copy's file name, which plugin blocks refer to (default: SOURCE's)")
 	cmd.Flags().StringSliceVar(&pins, "sha256", nil, "accepted SHA-256 of the binary, hex (repeat or comma-separate for several)")
 	return cmd
 }
