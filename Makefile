@@ -13,7 +13,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 TOOLS                      := $(CURDIR)/bin/tools
 
-.PHONY: all build run test bench loadtest fuzz proto lint clean image
+.PHONY: all build run test bench loadtest fuzz proto lint clean image deploy-check
 
 all: build
 
@@ -39,6 +39,15 @@ image:
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(IMAGE_BIN)/plugins/$$p ./plugins/$$p || exit 1; \
 	done
 	cd deploy/tools && $(GO) run ./image -bin ../../$(IMAGE_BIN) -out ../../bin/switchboard-image.tar -tag switchboard:$(VERSION)
+
+# The Helm chart, offline (no cluster): helm lint and helm template, from
+# helm's Go module, for the default values and deploy/helm/production-values.yaml
+# on Kubernetes 1.35 (image volumes) and older (init-container copies); every
+# object decoded strictly into its k8s.io/api type; the rendered config read
+# by the host's parser; probes, security contexts, pins, mounts and the grace
+# period checked. make test runs it too.
+deploy-check:
+	cd deploy/tools && $(GO) test -count=1 -v -run 'TestChart|TestStrictDecoding' ./helm
 
 run: build
 	./bin/switchboard serve --dev --listen 127.0.0.1:8080 --plugin-dir ./bin/plugins

@@ -1,0 +1,2 @@
+// Package helm checks the Helm chart in deploy/helm/switchboard offline.
+package helm
