@@ -11,30 +11,20 @@ import (
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
-	"helm.sh/helm/v3/pkg/releaseutil"
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 
+	"github.com/switchboard-dev/switchboard/deploy/tools/chart"
 	"github.com/switchboard-dev/switchboard/host/config"
 )
 
 const (
-	chartDir       = "../../helm/switchboard"
-	productionFile = "../../helm/production-values.yaml"
-	namespace      = "contact-centre"
-	secretsDir     = "/run/secrets/switchboard"
-	pluginDir      = "/var/lib/switchboard/plugins"
+	secretsDir = "/run/secrets/switchboard"
+	pluginDir  = "/var/lib/switchboard/plugins"
 )
 
 // The cases the chart must render: both plugin sources, default values and
@@ -44,8 +34,8 @@ var cases = []struct {
 }{
 	{"default, Kubernetes 1.35", "", "1.35.0", "imageVolume"},
 	{"default, Kubernetes 1.30", "", "1.30.4", "initCopy"},
-	{"production, Kubernetes 1.35", productionFile, "1.35.0", "imageVolume"},
-	{"production, Kubernetes 1.32", productionFile, "1.32.1", "initCopy"},
+	{"production, Kubernetes 1.35", chart.ProductionFile, "1.35.0", "imageVolume"},
+	{"production, Kubernetes 1.32", chart.ProductionFile, "1.32.1", "initCopy"},
 }
 
 func TestChart(t *testing.T) {
@@ -53,19 +43,11 @@ func TestChart(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			vals := values(t, c.values)
 			lintChart(t, vals)
-			r, err := render(vals, c.kube)
+			r, err := chart.Render(vals, c.kube)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ch, err := loadChart()
-			if err != nil {
-				t.Fatal(err)
-			}
-			merged, err := chartutil.CoalesceValues(ch, vals)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.check(t, merged.AsMap(), c.source)
+			check(t, r, c.source)
 		})
 	}
 }
@@ -90,7 +72,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 			if err := os.WriteFile(file, []byte(c.values), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := render(values(t, file), "1.35.0")
+			_, err := chart.Render(values(t, file), "1.35.0")
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("rendered with %q: %v, want an error with %q", c.values, err, c.want)
 			}
@@ -107,7 +89,7 @@ func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nData: {a: b}\n",
 		"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}\n",
 	} {
-		if _, err := decode(doc); err == nil {
+		if _, err := chart.Decode(doc); err == nil {
 			t.Errorf("decoded without error:\n%s", doc)
 		}
 	}
@@ -115,22 +97,17 @@ func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
 
 func values(t *testing.T, file string) map[string]any {
 	t.Helper()
-	if file == "" {
-		return map[string]any{}
-	}
-	v, err := chartutil.ReadValuesFile(file)
+	v, err := chart.ReadValues(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v.AsMap()
+	return v
 }
-
-func loadChart() (*chart.Chart, error) { return loader.Load(chartDir) }
 
 // lintChart runs helm lint (its strict mode: warnings fail too).
 func lintChart(t *testing.T, vals map[string]any) {
 	t.Helper()
-	linter := lint.All(chartDir, vals, namespace, false)
+	linter := lint.All(chart.Dir, vals, chart.Namespace, false)
 	for _, m := range linter.Messages {
 		if m.Severity > support.InfoSev {
 			t.Errorf("helm lint: %s", m)
@@ -138,93 +115,11 @@ func lintChart(t *testing.T, vals map[string]any) {
 	}
 }
 
-// rendered is what helm template prints, decoded.
-type rendered struct {
-	notes      string
-	config     string
-	deployment *appsv1.Deployment
-	service    *corev1.Service
-	objects    map[string]runtime.Object // by kind
-}
-
-// render is helm template, in process: the chart's defaults merged with
-// vals, checked against values.schema.json, for a cluster of version kube.
-func render(vals map[string]any, kube string) (*rendered, error) {
-	ch, err := loadChart()
-	if err != nil {
-		return nil, err
-	}
-	kv, err := chartutil.ParseKubeVersion(kube)
-	if err != nil {
-		return nil, err
-	}
-	install := action.NewInstall(&action.Configuration{})
-	install.DryRun, install.ClientOnly, install.Replace = true, true, true
-	install.ReleaseName, install.Namespace, install.KubeVersion = "switchboard", namespace, kv
-	rel, err := install.Run(ch, vals)
-	if err != nil {
-		return nil, err
-	}
-	r := &rendered{notes: rel.Info.Notes, objects: map[string]runtime.Object{}}
-	for name, doc := range releaseutil.SplitManifests(rel.Manifest) {
-		obj, err := decode(doc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		kind := obj.GetObjectKind().GroupVersionKind().Kind
-		if r.objects[kind] != nil {
-			return nil, fmt.Errorf("two objects of kind %s", kind)
-		}
-		r.objects[kind] = obj
-		switch o := obj.(type) {
-		case *appsv1.Deployment:
-			r.deployment = o
-		case *corev1.Service:
-			r.service = o
-		case *corev1.ConfigMap:
-			r.config = o.Data["switchboard.hcl"]
-		}
-	}
-	if r.deployment == nil || r.service == nil || r.config == "" {
-		return nil, fmt.Errorf("no Deployment, Service or config among %v", slices.Sorted(mapsKeys(r.objects)))
-	}
-	return r, nil
-}
-
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, policyv1.AddToScheme,
-		autoscalingv2.AddToScheme, networkingv1.AddToScheme, monitoringv1.AddToScheme} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}()
-
-// strict decodes YAML as the API server does with fieldValidation=Strict:
-// unknown fields, duplicate fields and unknown kinds are errors.
-var strict = kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme, scheme, kjson.SerializerOptions{Yaml: true, Strict: true})
-
-func decode(doc string) (runtime.Object, error) {
-	obj, _, err := strict.Decode([]byte(doc), nil, nil)
-	return obj, err
-}
-
-func mapsKeys(m map[string]runtime.Object) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // check asserts what matters of one rendering.
-func (r *rendered) check(t *testing.T, vals map[string]any, source string) {
-	cfg := r.parseConfig(t)
-	pod := r.deployment.Spec.Template.Spec
+func check(t *testing.T, r *chart.Rendered, source string) {
+	vals := r.Values
+	cfg := parseConfig(t, r.Config)
+	pod := r.Deployment.Spec.Template.Spec
 	host := container(t, pod.Containers, "switchboard")
 
 	// Probes, on the routes the host serves them at, on the port it listens on.
@@ -239,7 +134,7 @@ func (r *rendered) check(t *testing.T, vals map[string]any, source string) {
 			t.Errorf("%s probe on port %q (%d); the host listens on %s", name, p.HTTPGet.Port.String(), port, cfg.Listen)
 		}
 	}
-	if tp := r.service.Spec.Ports[0].TargetPort.String(); portNamed(host, tp) != listenPort(t, cfg.Listen) {
+	if tp := r.Service.Spec.Ports[0].TargetPort.String(); portNamed(host, tp) != listenPort(t, cfg.Listen) {
 		t.Errorf("the Service sends to %q, not to the host's listen port %s", tp, cfg.Listen)
 	}
 
@@ -299,7 +194,7 @@ func (r *rendered) check(t *testing.T, vals map[string]any, source string) {
 	if m, ok := mounts[tmp]; tmp == "" || !ok || m.ReadOnly || volumes[m.Name].EmptyDir == nil {
 		t.Errorf("TMPDIR %q is not a writable emptyDir: %+v", tmp, m)
 	}
-	for _, path := range regexp.MustCompile(`file\("([^"]+)"\)`).FindAllStringSubmatch(r.config, -1) {
+	for _, path := range regexp.MustCompile(`file\("([^"]+)"\)`).FindAllStringSubmatch(r.Config, -1) {
 		dir := filepath.Dir(path[1])
 		if m, ok := mounts[dir]; !ok || !m.ReadOnly || volumes[m.Name].Secret == nil {
 			t.Errorf("file(%q) is not in a read-only Secret mount", path[1])
@@ -369,36 +264,36 @@ func (r *rendered) check(t *testing.T, vals map[string]any, source string) {
 	}
 
 	// Replicas: a disruption budget, an autoscaler on this Deployment.
-	if pdb, ok := r.objects["PodDisruptionBudget"].(*policyv1.PodDisruptionBudget); !ok || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
-		t.Errorf("PodDisruptionBudget %+v", r.objects["PodDisruptionBudget"])
+	if pdb, ok := r.Objects["PodDisruptionBudget"].(*policyv1.PodDisruptionBudget); !ok || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("PodDisruptionBudget %+v", r.Objects["PodDisruptionBudget"])
 	}
-	if hpa, ok := r.objects["HorizontalPodAutoscaler"].(*autoscalingv2.HorizontalPodAutoscaler); !ok || hpa.Spec.ScaleTargetRef.Name != r.deployment.Name || *hpa.Spec.MinReplicas < 2 {
-		t.Errorf("HorizontalPodAutoscaler %+v", r.objects["HorizontalPodAutoscaler"])
-	} else if r.deployment.Spec.Replicas != nil {
+	if hpa, ok := r.Objects["HorizontalPodAutoscaler"].(*autoscalingv2.HorizontalPodAutoscaler); !ok || hpa.Spec.ScaleTargetRef.Name != r.Deployment.Name || *hpa.Spec.MinReplicas < 2 {
+		t.Errorf("HorizontalPodAutoscaler %+v", r.Objects["HorizontalPodAutoscaler"])
+	} else if r.Deployment.Spec.Replicas != nil {
 		t.Error("the Deployment sets replicas under an autoscaler")
 	}
 
 	// Optional objects, when asked for.
-	if sm, ok := r.objects["ServiceMonitor"].(*monitoringv1.ServiceMonitor); ok {
+	if sm, ok := r.Objects["ServiceMonitor"].(*monitoringv1.ServiceMonitor); ok {
 		if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || portNamed(host, "metrics") != listenPort(t, cfg.MetricsListen) {
 			t.Errorf("ServiceMonitor %+v; metrics_listen %q", sm.Spec.Endpoints, cfg.MetricsListen)
 		}
 	}
-	if np, ok := r.objects["NetworkPolicy"].(*networkingv1.NetworkPolicy); ok {
+	if np, ok := r.Objects["NetworkPolicy"].(*networkingv1.NetworkPolicy); ok {
 		checkEgress(t, np, vals)
 	}
 
-	if !strings.Contains(r.notes, "switchboard export genesys ") {
-		t.Errorf("NOTES do not print the export step:\n%s", r.notes)
+	if !strings.Contains(r.Notes, "switchboard export genesys ") {
+		t.Errorf("NOTES do not print the export step:\n%s", r.Notes)
 	}
 }
 
 // parseConfig reads the rendered config with the host's own parser, the
 // Secrets' files replaced by files in a temporary directory.
-func (r *rendered) parseConfig(t *testing.T) *config.Config {
+func parseConfig(t *testing.T, rendered string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
-	src := strings.ReplaceAll(r.config, secretsDir+"/", dir+"/")
+	src := strings.ReplaceAll(rendered, secretsDir+"/", dir+"/")
 	for _, m := range regexp.MustCompile(`file\("([^"]+)"\)`).FindAllStringSubmatch(src, -1) {
 		if err := os.MkdirAll(filepath.Dir(m[1]), 0o700); err != nil {
 			t.Fatal(err)
@@ -409,7 +304,7 @@ func (r *rendered) parseConfig(t *testing.T) *config.Config {
 	}
 	cfg, err := config.Parse(filepath.Join(dir, "switchboard.hcl"), []byte(src))
 	if err != nil {
-		t.Fatalf("the host refuses the rendered config: %v\n%s", err, r.config)
+		t.Fatalf("the host refuses the rendered config: %v\n%s", err, rendered)
 	}
 	return cfg
 }
