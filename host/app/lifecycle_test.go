@@ -214,7 +214,7 @@ func TestHotAddedBinaryWithWrongPinNeverRuns(t *testing.T) {
 	t.Parallel()
 	marker := filepath.Join(t.TempDir(), "ran")
 	h := startHost(t, withPlugins(), withSupervision(fastSupervision), withConfig(func(c *config.Config) {
-		c.Plugins["evil"] = config.Plugin{SHA256: strings.Repeat("0", 64), GOMAXPROCS: 1}
+		c.Plugins["evil"] = config.Plugin{Pins: []string{strings.Repeat("0", 64)}, GOMAXPROCS: 1}
 	}))
 	dir := h.Config.PluginDir
 	os.WriteFile(filepath.Join(dir, ".evil"), []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755)

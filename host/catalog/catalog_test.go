@@ -106,7 +106,7 @@ func TestPinMismatchNeverRuns(t *testing.T) {
 	os.Mkdir(plugins, 0o755)
 	marker := filepath.Join(dir, "ran")
 	write(t, filepath.Join(plugins, "evil"), "#!/bin/sh\ntouch "+marker+"\n", 0o755)
-	cat := runSupervisor(t, Options{Dir: plugins, Plugins: map[string]config.Plugin{"evil": {SHA256: strings.Repeat("ab", 32)}}})
+	cat := runSupervisor(t, Options{Dir: plugins, Plugins: map[string]config.Plugin{"evil": {Pins: []string{strings.Repeat("ab", 32)}}}})
 	problems := cat.Problems()
 	if n := cat.opts.Registry.Current().Len(); n != 0 || len(problems) != 1 || !strings.Contains(problems[0].Err.Error(), "does not match its pin") {
 		t.Fatalf("problems %v, %d actions", problems, n)
@@ -126,7 +126,7 @@ func TestRequirePinned(t *testing.T) {
 	write(t, filepath.Join(plugins, "echo"), string(data), 0o755)
 	write(t, filepath.Join(plugins, "other"), string(data), 0o755)
 	sum, _ := FileSHA256(echoBin)
-	cat := runSupervisor(t, Options{Dir: plugins, RequirePinned: true, Plugins: map[string]config.Plugin{"echo": {SHA256: sum}}})
+	cat := runSupervisor(t, Options{Dir: plugins, RequirePinned: true, Plugins: map[string]config.Plugin{"echo": {Pins: []string{sum}}}})
 	problems := cat.Problems()
 	if _, ok := cat.opts.Registry.Current().Lookup("echo"); !ok {
 		t.Errorf("the pinned plugin is not served: %v", problems)

@@ -33,7 +33,7 @@ type loadSpec struct {
 // names against other plugins are the supervisor's to settle. Any failure
 // stops the process and reports its cleanup's failure beside the cause.
 func load(ctx context.Context, v *Verified, spec loadSpec, inv registry.Invoker) (p *Process, actions []*registry.Action, err error) {
-	if spec.process.Pin == "" && spec.requirePinned {
+	if len(spec.process.Pins) == 0 && spec.requirePinned {
 		return nil, nil, errors.New("refused: require_pinned_plugins is on and it has no pin; add the line `switchboard checksum` prints to the config")
 	}
 	if p, err = Start(ctx, v, spec.process); err != nil {

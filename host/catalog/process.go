@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,9 +45,9 @@ type ProcessOptions struct {
 	// process gets its own (its TMPDIR and socket), and go-plugin puts the
 	// host's sockets. Others must be able to traverse it (0711).
 	SocketRoot string
-	// Pin, when not empty, is the hex SHA-256 the binary must have. It is
-	// checked on the very bytes that are then executed.
-	Pin string
+	// Pins, when not empty, are the hex SHA-256 the binary may have. They
+	// are checked on the very bytes that are then executed.
+	Pins []string
 	// LogLevel is passed to the plugin (SWITCHBOARD_LOG_LEVEL).
 	LogLevel string
 	// GOMAXPROCS of the plugin process; 0 means 1.
@@ -148,8 +149,8 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 		logger = hclog.NewNullLogger()
 	}
 	bin := v.Binary
-	if opts.Pin != "" && bin.SHA256 != opts.Pin {
-		return nil, fmt.Errorf("verify: the binary's SHA-256 %s does not match its pin %s; it was not run", bin.SHA256, opts.Pin)
+	if len(opts.Pins) > 0 && !slices.Contains(opts.Pins, bin.SHA256) {
+		return nil, fmt.Errorf("verify: the binary's SHA-256 %s does not match its pin %s; it was not run", bin.SHA256, strings.Join(opts.Pins, " or "))
 	}
 
 	dir, err := os.MkdirTemp(opts.SocketRoot, bin.Name+"-")

@@ -509,7 +509,7 @@ func (s *Supervisor) start(ctx context.Context, req launchRequest) launchResult 
 func (s *Supervisor) spec(name string) loadSpec {
 	pc := s.plugin(name)
 	opts := s.opts.Process
-	opts.Pin, opts.GOMAXPROCS = pc.SHA256, pc.GOMAXPROCS
+	opts.Pins, opts.GOMAXPROCS = pc.Pins, pc.GOMAXPROCS
 	opts.SocketRoot, opts.Logger = s.root.path, s.logger
 	opts.Sandbox = sandbox.Policy{Mode: cmp.Or(pc.Sandbox, s.opts.Sandbox), ReadPaths: pc.SandboxRead, Limits: pc.Limits}
 	opts.UID, opts.GID = cmp.Or(pc.UID, s.opts.PluginUID), cmp.Or(pc.GID, s.opts.PluginGID)
@@ -534,7 +534,7 @@ func (s *Supervisor) newPool(name string) *pool {
 }
 
 // pinned reports whether the config pins the plugin file name.
-func (s *Supervisor) pinned(name string) bool { return s.opts.Plugins[name].SHA256 != "" }
+func (s *Supervisor) pinned(name string) bool { return s.opts.Plugins[name].Pinned() }
 
 // launchSlot starts the slot's file anew, all its processes, in the
 // background: a new file, a replaced one, a reload.
@@ -1070,7 +1070,7 @@ func (s *Supervisor) Readiness() (bool, string) {
 	}
 	var names []string
 	for name, p := range s.opts.Plugins {
-		if p.SHA256 != "" {
+		if p.Pinned() {
 			names = append(names, name)
 		}
 	}

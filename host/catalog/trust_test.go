@@ -111,7 +111,7 @@ func TestInPlaceRewriteNeverRunsOtherBytes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := Start(context.Background(), v, ProcessOptions{SocketRoot: dir, Pin: pin})
+		p, err := Start(context.Background(), v, ProcessOptions{SocketRoot: dir, Pins: []string{pin}})
 		v.Close()
 		if err != nil {
 			if !strings.Contains(err.Error(), "does not match its pin") {
@@ -174,7 +174,7 @@ func runSupervisor(t *testing.T, opts Options) *Supervisor {
 
 func pinned(t *testing.T, path string) config.Plugin {
 	p := config.DefaultPlugin()
-	p.SHA256 = sha256File(t, path)
+	p.Pins = []string{sha256File(t, path)}
 	return p
 }
 

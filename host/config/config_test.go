@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,9 @@ inbound {
 }
 
 plugin "echo" { sha256 = "A30FCF7DB0A23E517BAFA417CCF9243EABE2CC16047A9D7D071C6A76FD3F1548" }
+plugin "crm" {
+  sha256 = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+}
 
 action "fetchUserProfile" {
   timeout          = "8s"
@@ -55,8 +59,11 @@ action "fetchUserProfile" {
 	if k := c.Inbound.APIKey; k == nil || k.Header != DefaultAPIKeyHeader || len(k.Keys) != 1 || k.Keys[0] != "fallback-key-0123456789" {
 		t.Errorf("api_key: %+v", k)
 	}
-	if p := c.Plugins["echo"]; p.SHA256 != "a30fcf7db0a23e517bafa417ccf9243eabe2cc16047a9d7d071c6a76fd3f1548" {
-		t.Errorf("pin not normalised: %q", p.SHA256)
+	if p := c.Plugins["echo"]; !slices.Equal(p.Pins, []string{"a30fcf7db0a23e517bafa417ccf9243eabe2cc16047a9d7d071c6a76fd3f1548"}) {
+		t.Errorf("pin not normalised: %q", p.Pins)
+	}
+	if p := c.Plugins["crm"]; !slices.Equal(p.Pins, []string{strings.Repeat("a", 64), strings.Repeat("b", 64)}) || !p.Accepts(strings.Repeat("b", 64)) || p.Accepts(strings.Repeat("c", 64)) {
+		t.Errorf("a list of pins: %q", p.Pins)
 	}
 	a := c.Actions["fetchUserProfile"]
 	if a.Timeout != 8*time.Second || len(a.Mapping) != 3 {
@@ -123,6 +130,9 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		"unset env":          {"inbound {\n  api_key {\n    keys = [env(\"SB_TEST_NOT_SET_EVER\")]\n  }\n}\n", []string{"t.hcl:3", "SB_TEST_NOT_SET_EVER is not set"}},
 		"short password":     {"inbound {\n  basic {\n    username = \"u\"\n    password = \"short\"\n  }\n}\n", []string{"t.hcl:2", "at least 16"}},
 		"bad pin":            {"plugin \"echo\" { sha256 = \"abc\" }\n", []string{"t.hcl:1", "64 hex digits"}},
+		"bad pin in a list":  {"plugin \"echo\" {\n  sha256 = [\"" + strings.Repeat("a", 64) + "\", \"abc\"]\n}\n", []string{"t.hcl:1", "64 hex digits"}},
+		"empty pin list":     {"plugin \"echo\" {\n  sha256 = []\n}\n", []string{"t.hcl:1", "at least one hash"}},
+		"pin of a number":    {"plugin \"echo\" {\n  sha256 = 3\n}\n", []string{"t.hcl:1", "one hash or a list"}},
 		"bad log level":      {"log_level = \"loud\"\n", []string{"t.hcl:1", "log_level"}},
 		"body limit":         {"max_body_bytes = 0\n", []string{"t.hcl:1", "max_body_bytes"}},
 		"default not mapped": {"action \"a\" {\n  mapping_defaults = { \"/x\" = 1 }\n}\n", []string{"t.hcl:1", "mapping does not map"}},

@@ -4,16 +4,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/switchboard-dev/switchboard/host/sandbox"
 )
 
 // Plugin is the config of one plugin binary.
 type Plugin struct {
-	SHA256 string // hex, lower case; empty: not pinned
+	// Pins are the SHA-256 (hex, lower case) a binary of this name may
+	// have: one, or several while a rollout replaces one release with the
+	// next. None: not pinned.
+	Pins []string
 	// Connections are the connections the operator grants the plugin: an
 	// action may call a connection only if it declares it (Uses) and it is
 	// granted here. Nil: none (under --dev, what the plugin declares).
@@ -42,6 +47,49 @@ type Plugin struct {
 	RestartWait time.Duration
 }
 
+// Pinned reports whether the config pins the binary.
+func (p Plugin) Pinned() bool { return len(p.Pins) > 0 }
+
+// Accepts reports whether a binary with this SHA-256 (hex, lower case) may
+// run: it is one of the pins, or there are none.
+func (p Plugin) Accepts(sum string) bool { return len(p.Pins) == 0 || slices.Contains(p.Pins, sum) }
+
+// parsePins reads sha256 = "…" or sha256 = ["…", "…"].
+func parsePins(v cty.Value) ([]string, error) {
+	if v == cty.NilVal || v.IsNull() {
+		return nil, nil
+	}
+	var raw []string
+	switch t := v.Type(); {
+	case t == cty.String:
+		raw = []string{v.AsString()}
+	case t.IsTupleType() || t.IsListType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if e.IsNull() || e.Type() != cty.String {
+				return nil, errors.New("sha256 holds hex strings only")
+			}
+			raw = append(raw, e.AsString())
+		}
+		if len(raw) == 0 {
+			return nil, errors.New("sha256 = []: give at least one hash, or leave sha256 out")
+		}
+	default:
+		return nil, errors.New(`sha256 is one hash or a list of them: sha256 = "…" or sha256 = ["…", "…"]`)
+	}
+	pins := make([]string, 0, len(raw))
+	for _, s := range raw {
+		sum, err := hex.DecodeString(s)
+		if err != nil || len(sum) != 32 {
+			return nil, errors.New("sha256 must be 64 hex digits (see `switchboard checksum FILE`)")
+		}
+		if pin := hex.EncodeToString(sum); !slices.Contains(pins, pin) {
+			pins = append(pins, pin)
+		}
+	}
+	return pins, nil
+}
+
 // DefaultPluginGOMAXPROCS is the GOMAXPROCS of plugins that set none.
 const DefaultPluginGOMAXPROCS = 1
 
@@ -59,7 +107,7 @@ func DefaultPlugin() Plugin {
 
 type pluginBlock struct {
 	Name        string       `hcl:"name,label"`
-	SHA256      *string      `hcl:"sha256,optional"`
+	SHA256      cty.Value    `hcl:"sha256,optional"`
 	GOMAXPROCS  *int         `hcl:"gomaxprocs,optional"`
 	MaxConc     *int         `hcl:"max_concurrency,optional"`
 	Connections []string     `hcl:"connections,optional"`
@@ -122,12 +170,10 @@ func (p *pluginBlock) plugin() (Plugin, error) {
 			*v.dst = uint64(*v.src) * v.unit
 		}
 	}
-	if p.SHA256 != nil {
-		sum, err := hex.DecodeString(*p.SHA256)
-		if err != nil || len(sum) != 32 {
-			errs = append(errs, errAt(p.Range, "plugin %q: sha256 must be 64 hex digits (see `switchboard checksum FILE`)", p.Name))
-		}
-		pc.SHA256 = hex.EncodeToString(sum)
+	if pins, err := parsePins(p.SHA256); err != nil {
+		errs = append(errs, errAt(p.Range, "plugin %q: %v", p.Name, err))
+	} else {
+		pc.Pins = pins
 	}
 	if p.GOMAXPROCS != nil {
 		if *p.GOMAXPROCS < 1 || *p.GOMAXPROCS > 1024 {

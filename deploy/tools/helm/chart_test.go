@@ -214,13 +214,22 @@ func check(t *testing.T, r *chart.Rendered, source string) {
 	for i, p := range plugins {
 		p := p.(map[string]any)
 		name, _ := p["name"].(string)
-		pin, _ := p["sha256"].(string)
+		var pins []string
+		switch v := p["sha256"].(type) {
+		case string:
+			pins = []string{v}
+		case []any:
+			for _, e := range v {
+				pins = append(pins, e.(string))
+			}
+		}
+		pin := strings.Join(pins, ",")
 		image, _ := p["image"].(string)
 		path, _ := p["path"].(string)
 		if image == "" {
 			image, path = host.Image, "/usr/local/lib/switchboard/plugins/"+name
 		}
-		if pc, ok := cfg.Plugins[name]; !ok || pc.SHA256 != strings.ToLower(pin) {
+		if pc, ok := cfg.Plugins[name]; !ok || strings.Join(pc.Pins, ",") != strings.ToLower(pin) {
 			t.Errorf("plugin %s: config block %+v, want sha256 %q", name, pc, pin)
 		}
 		if pin != "" {
