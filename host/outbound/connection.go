@@ -73,6 +73,7 @@ type Redirect struct {
 
 // Connection is one configured downstream API. It is safe for concurrent use.
 type Connection struct {
+	cfg         config.Connection // what it was built from, to tell a reload's changes
 	name        string
 	base        *url.URL
 	hosts       map[string]bool // lower-case host[:port] calls may reach
@@ -116,6 +117,7 @@ func NewConnection(cfg *config.Connection, opts Options) *Connection {
 		rt = newTransport(cfg.MaxConcurrency)
 	}
 	c := &Connection{
+		cfg:         *cfg,
 		name:        cfg.Name,
 		base:        cfg.BaseURL,
 		hosts:       map[string]bool{hostKey(cfg.BaseURL): true},

@@ -430,3 +430,61 @@ func TestRetryAfterForms(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolUpdateKeepsUnchangedConnections: a reload that leaves a
+// connection's config as it was keeps the connection and its token; a
+// changed one is built anew (and fetches its own token); a removed one is
+// gone. A call that holds the old connection finishes on it.
+func TestPoolUpdateKeepsUnchangedConnections(t *testing.T) {
+	t.Parallel()
+	s := sim.New(sim.Options{})
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	base, _ := url.Parse(ts.URL)
+	conf := func(maxConc int) map[string]*config.Connection {
+		cfg := config.NewConnection("genesys", base)
+		cfg.OAuth2 = &config.OAuth2{TokenURL: ts.URL + "/oauth/token", ClientID: s.ClientID(), ClientSecret: s.ClientSecret(), ExpiryBuffer: time.Minute}
+		cfg.MaxConcurrency = maxConc
+		return map[string]*config.Connection{"genesys": cfg}
+	}
+	call := func(c *Connection) {
+		t.Helper()
+		if resp, err := c.Do(ctxWithin(t, 5*time.Second), getUser(sim.AgentUserID)); err != nil || resp.Status != 200 {
+			t.Fatalf("call: %v %+v", err, resp)
+		}
+	}
+	p := NewPool(conf(64), Options{})
+	first, _ := p.Get("genesys")
+	call(first)
+
+	if changed := p.Update(conf(64)); len(changed) != 0 {
+		t.Errorf("an identical config changed %v", changed)
+	}
+	if c, _ := p.Get("genesys"); c != first {
+		t.Error("an unchanged connection was rebuilt")
+	}
+	call(first)
+	if st := s.Stats(); st.TokenRequests != 1 {
+		t.Errorf("%d token requests after an unchanged reload, want 1", st.TokenRequests)
+	}
+
+	if changed := p.Update(conf(8)); len(changed) != 1 || changed[0] != "genesys" {
+		t.Errorf("changed %v, want [genesys]", changed)
+	}
+	second, _ := p.Get("genesys")
+	if second == first {
+		t.Fatal("a changed connection was kept")
+	}
+	call(second)
+	call(first) // a call that looked the old one up finishes on it
+	if st := s.Stats(); st.TokenRequests != 2 {
+		t.Errorf("%d token requests, want 2 (one per connection)", st.TokenRequests)
+	}
+
+	if changed := p.Update(nil); len(changed) != 1 {
+		t.Errorf("removing: changed %v", changed)
+	}
+	if _, ok := p.Get("genesys"); ok || len(p.Names()) != 0 {
+		t.Error("a removed connection is still there")
+	}
+}
