@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -136,6 +137,9 @@ type launchRequest struct {
 	running string // when its bytes hash to this, start nothing: unchanged
 	expect  string // when set, its bytes must hash to this, else: changed
 	pool    *pool  // what the actions built will invoke
+	// spec is the config the processes load with, taken on Run's goroutine
+	// when the launch is asked (a reload may change the config meanwhile).
+	spec loadSpec
 }
 
 // launchResult is the outcome of a launchRequest.
@@ -256,6 +260,10 @@ type (
 	reloadAsked struct {
 		name  string
 		reply chan error
+	}
+	reconfigureAsked struct {
+		settings Settings
+		reply    chan error
 	}
 )
 
@@ -391,6 +399,8 @@ func (s *Supervisor) handle(ev event) {
 		s.healthChecked(ev.sl, ev.inst, ev.proc, ev.err)
 	case reloadAsked:
 		s.reload(ev.name, ev.reply)
+	case reconfigureAsked:
+		s.reconfigure(ev.settings, ev.reply)
 	default:
 		panic(fmt.Sprintf("catalog: unknown event %T", ev))
 	}
@@ -429,7 +439,7 @@ func (s *Supervisor) initialLoad(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = s.launch(ctx, launchRequest{bin: bin, n: s.processes(bin.Name), pool: s.newPool(bin.Name)})
+			results[i] = s.launch(ctx, launchRequest{bin: bin, n: s.processes(bin.Name), pool: s.newPool(bin.Name), spec: s.spec(bin.Name)})
 		}()
 	}
 	wg.Wait()
@@ -474,7 +484,7 @@ func (s *Supervisor) start(ctx context.Context, req launchRequest) launchResult 
 		r.changed = true
 		return r
 	}
-	spec := s.spec(req.bin.Name)
+	spec := req.spec
 	procs := make([]*Process, req.n)
 	actions := make([][]*registry.Action, req.n)
 	errs := make([]error, req.n)
@@ -549,7 +559,7 @@ func (s *Supervisor) launchSlot(sl *slot, why reason) {
 		s.launched(sl, gen, why, launchResult{err: err})
 		return
 	}
-	req := launchRequest{bin: bin, n: s.processes(sl.name), pool: s.newPool(sl.name)}
+	req := launchRequest{bin: bin, n: s.processes(sl.name), pool: s.newPool(sl.name), spec: s.spec(sl.name)}
 	if why == startReplace && live(sl) > 0 {
 		req.running = sl.sha256 // the same bytes (a touch, a chmod) start nothing
 	}
@@ -730,7 +740,7 @@ func (s *Supervisor) restart(sl *slot, in *instance, gen uint64) {
 		s.restarted(sl, in, gen, launchResult{err: err})
 		return
 	}
-	req := launchRequest{bin: bin, n: 1, expect: sl.sha256, pool: sl.pool}
+	req := launchRequest{bin: bin, n: 1, expect: sl.sha256, pool: sl.pool, spec: s.spec(sl.name)}
 	s.goWork(func() {
 		r := s.launch(s.ctx, req)
 		if !s.post(restarted{sl, in, gen, r}) {
@@ -996,6 +1006,107 @@ func (s *Supervisor) LoadError() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.loadErr
+}
+
+// Settings are what a config reload may change of a running supervisor.
+type Settings struct {
+	Plugins        map[string]config.Plugin
+	RequirePinned  bool
+	Overrides      map[string]registry.Overrides
+	Action         registry.Options
+	ContractChecks string
+}
+
+func (o *Options) settings() Settings {
+	return Settings{Plugins: o.Plugins, RequirePinned: o.RequirePinned, Overrides: o.Overrides, Action: o.Action, ContractChecks: o.ContractChecks}
+}
+
+// Reconfigure applies a reloaded config's settings. Each plugin they change
+// (its block, its pins, the overrides of its actions, the host-wide action
+// settings) is started anew beside the running one and swapped in as a
+// replaced binary is, so no request fails; a plugin whose running binary
+// its pins no longer allow stops serving at once. Plugins they leave alone
+// are untouched. It returns when every plugin changed serves or is refused,
+// with the reasons of those refused: plugin problems, which the views show
+// too, not a reason to refuse the config.
+func (s *Supervisor) Reconfigure(ctx context.Context, set Settings) error {
+	answer := make(chan error, 1)
+	select {
+	case s.events <- reconfigureAsked{set, answer}:
+	case <-s.quit:
+		return errors.New("the plugin supervisor has stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-answer:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Supervisor) reconfigure(set Settings, to chan error) {
+	old := s.opts.settings()
+	s.mu.Lock() // Readiness reads the pins
+	s.opts.Plugins, s.opts.RequirePinned, s.opts.Overrides, s.opts.Action, s.opts.ContractChecks =
+		set.Plugins, set.RequirePinned, set.Overrides, set.Action, set.ContractChecks
+	s.mu.Unlock()
+	var waits []chan error
+	for _, sl := range s.sortedSlots() {
+		if !s.changedFor(sl, old) {
+			continue
+		}
+		w := make(chan error, 1)
+		sl.waiters, waits = append(sl.waiters, w), append(waits, w)
+		sl.crashes = nil
+		pc := s.plugin(sl.name)
+		if live(sl) > 0 && (!pc.Accepts(sl.sha256) || s.opts.RequirePinned && !pc.Pinned()) {
+			s.unserve(sl)
+			sl.state, sl.err = StateRefused, fmt.Errorf("refused: the config no longer pins its SHA-256 %s", sl.sha256)
+			s.logger.Error("plugin stopped: its binary is not pinned any more", "plugin", sl.name, "sha256", sl.sha256)
+			s.notify(sl, sl.err)
+			continue
+		}
+		s.logger.Info("plugin restarted for a config change", "plugin", sl.name)
+		s.launchSlot(sl, startReload)
+	}
+	s.goWork(func() {
+		var errs []error
+		for _, w := range waits {
+			select {
+			case err := <-w:
+				if err != nil {
+					errs = append(errs, err)
+				}
+			case <-s.quit:
+				to <- errors.New("the plugin supervisor stopped during the reload")
+				return
+			}
+		}
+		to <- errors.Join(errs...)
+	})
+}
+
+// changedFor reports whether the new settings change how the slot's plugin
+// loads or what its actions are.
+func (s *Supervisor) changedFor(sl *slot, old Settings) bool {
+	plugin := func(m map[string]config.Plugin) config.Plugin {
+		if pc, ok := m[sl.name]; ok {
+			return pc
+		}
+		return config.DefaultPlugin()
+	}
+	if !reflect.DeepEqual(plugin(old.Plugins), s.plugin(sl.name)) || old.RequirePinned != s.opts.RequirePinned ||
+		old.Action != s.opts.Action || old.ContractChecks != s.opts.ContractChecks {
+		return true
+	}
+	for _, a := range sl.actions {
+		if !reflect.DeepEqual(old.Overrides[a.Name], s.opts.Overrides[a.Name]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Done returns a channel closed when Run has returned.
