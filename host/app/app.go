@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,8 +52,17 @@ type Host struct {
 	// mode; nil when the config's genesys connection is used.
 	DevGenesys *DevGenesys
 
+	opts     Options
 	gatherer prometheus.Gatherer
-	tls      *tls.Config // nil: plain HTTP
+	tls      *tls.Config // the listener's, nil for plain HTTP; tlsCurrent is what it serves
+	srv      *server.Server
+	srvOnce  sync.Once
+
+	// A reload replaces these.
+	current    atomic.Pointer[loaded]
+	tlsCurrent atomic.Pointer[tls.Config]
+	lastReload atomic.Pointer[ReloadResult]
+	reloadMu   sync.Mutex
 
 	// A Load's plugins run until Close.
 	stopPlugins context.CancelFunc
@@ -60,40 +71,52 @@ type Host struct {
 }
 
 // NewLogger returns the host's logger as the config asks for it, on stderr,
-// with every secret the config read from the environment redacted.
-func NewLogger(cfg *config.Config) hclog.Logger {
+// with every secret the config read from the environment or files
+// redacted; give the Redactor to the host (Options.Redactor), so that the
+// secrets of a reloaded config are redacted too.
+func NewLogger(cfg *config.Config) (hclog.Logger, *Redactor) {
+	r := RedactingWriter(os.Stderr, cfg.Secrets())
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "switchboard",
 		Level:      hclog.LevelFromString(cfg.LogLevel),
 		JSONFormat: cfg.LogFormat == "json",
-		Output:     RedactingWriter(os.Stderr, cfg.Secrets()),
-	})
+		Output:     r,
+	}), r
 }
 
-// RedactingWriter writes to w with each of secrets (those of at least
-// config.MinLoggedSecret characters) replaced by config.Redacted. hclog
-// writes a log line in one Write, so a secret never spans two.
-func RedactingWriter(w io.Writer, secrets []string) io.Writer {
-	var olds [][]byte
+// Redactor writes to another writer with each of its secrets (those of at
+// least config.MinLoggedSecret characters) replaced by config.Redacted.
+// hclog writes a log line in one Write, so a secret never spans two.
+type Redactor struct {
+	w       io.Writer
+	secrets atomic.Pointer[[][]byte]
+}
+
+// RedactingWriter returns a Redactor of secrets writing to w.
+func RedactingWriter(w io.Writer, secrets []string) *Redactor {
+	r := &Redactor{w: w}
+	r.Add(secrets)
+	return r
+}
+
+// Add redacts secrets too, from now on (a reloaded config's; the previous
+// ones stay, since calls in flight may still log them).
+func (r *Redactor) Add(secrets []string) {
+	var all [][]byte
+	if old := r.secrets.Load(); old != nil {
+		all = slices.Clone(*old)
+	}
 	for _, s := range secrets {
-		if len(s) >= config.MinLoggedSecret {
-			olds = append(olds, []byte(s))
+		if len(s) >= config.MinLoggedSecret && !slices.ContainsFunc(all, func(b []byte) bool { return string(b) == s }) {
+			all = append(all, []byte(s))
 		}
 	}
-	if len(olds) == 0 {
-		return w
-	}
-	return &redactingWriter{w: w, secrets: olds}
+	r.secrets.Store(&all)
 }
 
-type redactingWriter struct {
-	w       io.Writer
-	secrets [][]byte
-}
-
-func (r *redactingWriter) Write(p []byte) (int, error) {
+func (r *Redactor) Write(p []byte) (int, error) {
 	out := p
-	for _, s := range r.secrets {
+	for _, s := range *r.secrets.Load() {
 		if bytes.Contains(out, s) {
 			out = bytes.ReplaceAll(out, s, []byte(config.Redacted))
 		}
@@ -123,6 +146,13 @@ type Options struct {
 	SelfLauncher bool
 	// Capabilities replaces what sandbox.Probe finds (tests).
 	Capabilities *sandbox.Capabilities
+	// ReadConfig reads the config again for a reload, as the host's config
+	// was read (the same file, the same flags over it); nil: the host
+	// cannot reload. ConfigFile is that file, for GET /admin/config.
+	ReadConfig func() (*config.Config, error)
+	ConfigFile string
+	// Redactor is the logger's (NewLogger): a reload adds its secrets.
+	Redactor *Redactor
 }
 
 // Launcher is the sandbox launcher a host uses: the config's
@@ -162,7 +192,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	h = &Host{Config: cfg, Logger: logger, Registry: &registry.Registry{}, Tracing: opts.Tracing}
+	h = &Host{Config: cfg, Logger: logger, Registry: &registry.Registry{}, Tracing: opts.Tracing, opts: opts}
 	defer func() {
 		if err != nil {
 			h.Close()
@@ -190,8 +220,11 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 		promReg = prometheus.NewRegistry()
 	}
 	h.gatherer = promReg
-	if h.tls, err = tlsConfig(cfg); err != nil {
+	if tlsCfg, err := tlsConfig(cfg); err != nil {
 		return h, err
+	} else if tlsCfg != nil {
+		h.tlsCurrent.Store(tlsCfg)
+		h.tls = h.frontTLS()
 	}
 	if m := cfg.Inbound.MTLS; m != nil && !m.Restricted() {
 		logger.Warn("inbound mtls admits every certificate its CA signs, and Genesys Cloud's CAs sign certificates for others too: name the caller's in allowed_subjects, allowed_sans or allowed_fingerprints")
@@ -219,10 +252,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	h.Outbound = outbound.NewPool(cfg.Connections, outbound.Options{
 		Observer: h.Metrics.Outbound(), UserAgent: "switchboard/" + Version(), Tracer: h.Tracing.Tracer,
 	})
-	overrides := make(map[string]registry.Overrides, len(cfg.Actions))
-	for name, a := range cfg.Actions {
-		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC, ErrorsAsData: a.ErrorsAsData}
-	}
+	set := pluginSettings(cfg)
 	h.Plugins, err = catalog.NewSupervisor(catalog.Options{
 		Dir:      cfg.PluginDir,
 		Registry: h.Registry,
@@ -237,11 +267,11 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 		PluginUID:      cfg.PluginUID,
 		PluginGID:      cfg.PluginGID,
 		GrantDeclared:  opts.Dev,
-		Plugins:        cfg.Plugins,
-		RequirePinned:  cfg.RequirePinnedPlugins,
-		Overrides:      overrides,
-		Action:         registry.Options{DefaultTimeout: cfg.DefaultActionTimeout},
-		ContractChecks: cfg.ContractChecks,
+		Plugins:        set.Plugins,
+		RequirePinned:  set.RequirePinned,
+		Overrides:      set.Overrides,
+		Action:         set.Action,
+		ContractChecks: set.ContractChecks,
 		Supervision:    opts.Supervision,
 	})
 	if err != nil {
@@ -259,6 +289,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 		popts.Digester = hasher
 	}
 	h.Pipeline = pipeline.New(h.Registry, popts)
+	h.current.Store(newLoaded(cfg))
 	return h, nil
 }
 
@@ -326,8 +357,13 @@ func (h *Host) readiness() (bool, string) {
 }
 
 // Handler returns the HTTP API.
-func (h *Host) Handler() http.Handler {
-	return server.New(h.serverOptions())
+func (h *Host) Handler() http.Handler { return h.server() }
+
+// server is the host's one HTTP API server (a reload swaps its inbound
+// credentials).
+func (h *Host) server() *server.Server {
+	h.srvOnce.Do(func() { h.srv = server.New(h.serverOptions()) })
+	return h.srv
 }
 
 func (h *Host) serverOptions() server.Options {
@@ -338,7 +374,7 @@ func (h *Host) serverOptions() server.Options {
 		Logger:          h.Logger.Named("http"),
 		Readiness:       h.readiness,
 		Stopping:        h.draining.Load,
-		Admin:           adminAPI{h.Plugins},
+		Admin:           adminAPI{h},
 		SeparateAdmin:   h.Config.AdminListen != "",
 		Observer:        h.Metrics,
 		MetricsHandler:  h.MetricsHandler(),
@@ -362,7 +398,7 @@ func (h *Host) MetricsHandler() http.Handler {
 // configured timeouts. The API's write timeout leaves room for the longest
 // action budget.
 func (h *Host) HTTPServers() (api, admin, metricsSrv *http.Server) {
-	srv := server.New(h.serverOptions())
+	srv := h.server()
 	api = h.httpServer(h.Config.Listen, srv)
 	api.TLSConfig = h.tls // the admin and metrics addresses stay private plain HTTP
 	if h.Config.AdminListen != "" {
@@ -410,17 +446,23 @@ func (h *Host) Close() {
 	}
 }
 
-// adminAPI is the admin API of the plugin supervisor, as the server sees it.
-type adminAPI struct{ plugins *catalog.Supervisor }
+// adminAPI is the host's admin API, as the server sees it.
+type adminAPI struct{ h *Host }
 
-func (a adminAPI) Plugins() any { return a.plugins.Plugins() }
+func (a adminAPI) Plugins() any { return a.h.Plugins.Plugins() }
 
 func (a adminAPI) Reload(ctx context.Context, name string) (any, error) {
-	v, err := a.plugins.Reload(ctx, name)
+	v, err := a.h.Plugins.Reload(ctx, name)
 	if errors.Is(err, catalog.ErrNoPlugin) {
 		return nil, server.ErrUnknownPlugin
 	}
 	return v, err
+}
+
+func (a adminAPI) Config() any { return a.h.ConfigView() }
+
+func (a adminAPI) ReloadConfig(ctx context.Context, dryRun bool) (any, error) {
+	return a.h.Reload(ctx, dryRun)
 }
 
 // The seams: the metrics observe the pipeline, the server and the

@@ -16,6 +16,7 @@ import (
 // loopback port.
 type DevGenesys struct {
 	URL string
+	sim *sim.Server
 	srv *http.Server
 	ln  net.Listener
 }
@@ -33,20 +34,33 @@ func NewDevGenesys(cfg *config.Config) (*DevGenesys, error) {
 		return nil, err
 	}
 	s := sim.New(sim.Options{})
-	base := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	d := &DevGenesys{URL: "http://" + ln.Addr().String(), sim: s, ln: ln, srv: &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	d.point(cfg)
+	return d, nil
+}
+
+// point makes the config's genesys connection call the simulator, unless
+// the connection has its own credential (a reloaded config is pointed too).
+func (d *DevGenesys) point(cfg *config.Config) {
+	if c, ok := cfg.Connections["genesys"]; ok && c.HasCredential() {
+		return
+	}
+	base, _ := url.Parse(d.URL)
 	conn := config.NewConnection("genesys", base)
 	if prev, ok := cfg.Connections["genesys"]; ok {
 		conn = prev
 		conn.BaseURL = base
 	}
 	conn.OAuth2 = &config.OAuth2{
-		TokenURL:     base.String() + "/oauth/token",
-		ClientID:     s.ClientID(),
-		ClientSecret: s.ClientSecret(),
+		TokenURL:     d.URL + "/oauth/token",
+		ClientID:     d.sim.ClientID(),
+		ClientSecret: d.sim.ClientSecret(),
 		ExpiryBuffer: config.DefaultExpiryBuffer,
 	}
+	if cfg.Connections == nil {
+		cfg.Connections = map[string]*config.Connection{}
+	}
 	cfg.Connections["genesys"] = conn
-	return &DevGenesys{URL: base.String(), ln: ln, srv: &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}}, nil
 }
 
 // Run serves the simulator until ctx is done.

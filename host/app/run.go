@@ -25,7 +25,7 @@ import (
 //     (GET /readyz answers 503 "loading the plugins" meanwhile);
 //   - the plugin supervisor, which loads the plugins and keeps them running;
 //   - the embedded Genesys Cloud simulator, in development mode;
-//   - the audit log's reopening on SIGHUP.
+//   - SIGHUP: the audit log reopened, the config reloaded.
 //
 // On the way out /readyz answers 503 at once, the host serves on for
 // shutdown_delay so that load balancers withdraw it, the HTTP servers
@@ -68,7 +68,7 @@ func (h *Host) Run(ctx context.Context) error {
 		simCtx, stopSim := context.WithCancel(context.Background())
 		g.Add(func() error { return h.DevGenesys.Run(simCtx) }, func(error) { stopSim() })
 	}
-	if h.Audit != nil {
+	if h.Audit != nil || h.opts.ReadConfig != nil {
 		hup := make(chan os.Signal, 1)
 		done := make(chan struct{})
 		g.Add(func() error {
@@ -77,11 +77,7 @@ func (h *Host) Run(ctx context.Context) error {
 			for {
 				select {
 				case <-hup:
-					if err := h.Audit.Reopen(); err != nil {
-						h.Logger.Error("reopening the audit log", "error", err)
-					} else {
-						h.Logger.Info("audit log reopened")
-					}
+					h.hangup(ctx)
 				case <-done:
 					return nil
 				}
@@ -181,4 +177,19 @@ func (s *httpServers) shutdown(h *Host) {
 		}()
 	}
 	wg.Wait()
+}
+
+// hangup is SIGHUP: the audit log is reopened (logrotate), and the config
+// file is reloaded (Reload logs how it went).
+func (h *Host) hangup(ctx context.Context) {
+	if h.Audit != nil {
+		if err := h.Audit.Reopen(); err != nil {
+			h.Logger.Error("reopening the audit log", "error", err)
+		} else {
+			h.Logger.Info("audit log reopened")
+		}
+	}
+	if h.opts.ReadConfig != nil {
+		h.Reload(ctx, false)
+	}
 }

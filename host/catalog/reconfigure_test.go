@@ -62,6 +62,19 @@ func TestReconfigureRollsOutAPinnedRelease(t *testing.T) {
 		t.Errorf("echo, which no reload changed, was restarted: pid %d, then %d", echo.PID, v.PID)
 	}
 
+	// An override alone rebuilds the actions over the same process.
+	before, _ := cat.Plugin("testplugin")
+	reconfigure(settings(plugin(sumB), map[string]registry.Overrides{"callOut": {Timeout: 3 * time.Second}}))
+	if a, _ := cat.opts.Registry.Current().Lookup("callOut"); a.Timeout != 3*time.Second {
+		t.Errorf("the override was not applied: %v", a.Timeout)
+	}
+	if v, _ := cat.Plugin("testplugin"); v.PID != before.PID {
+		t.Errorf("an override restarted the plugin: pid %d, then %d", before.PID, v.PID)
+	}
+	if err := cat.CheckSettings(settings(plugin(sumB), map[string]registry.Overrides{"callOut": {AuditHMAC: []string{"no-slash"}}})); err == nil {
+		t.Error("CheckSettings took an override the action refuses")
+	}
+
 	// A config that no longer pins the running binary stops it.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -1021,9 +1021,10 @@ func (o *Options) settings() Settings {
 	return Settings{Plugins: o.Plugins, RequirePinned: o.RequirePinned, Overrides: o.Overrides, Action: o.Action, ContractChecks: o.ContractChecks}
 }
 
-// Reconfigure applies a reloaded config's settings. Each plugin they change
-// (its block, its pins, the overrides of its actions, the host-wide action
-// settings) is started anew beside the running one and swapped in as a
+// Reconfigure applies a reloaded config's settings. Actions whose overrides
+// (or the host-wide action settings) change are built again over the same
+// processes and published in one registry snapshot; a plugin whose block or
+// pins change is started anew beside the running one and swapped in as a
 // replaced binary is, so no request fails; a plugin whose running binary
 // its pins no longer allow stops serving at once. Plugins they leave alone
 // are untouched. It returns when every plugin changed serves or is refused,
@@ -1053,9 +1054,18 @@ func (s *Supervisor) reconfigure(set Settings, to chan error) {
 		set.Plugins, set.RequirePinned, set.Overrides, set.Action, set.ContractChecks
 	s.mu.Unlock()
 	var waits []chan error
+	rebuilt := false
 	for _, sl := range s.sortedSlots() {
-		if !s.changedFor(sl, old) {
+		switch s.changeFor(sl, old) {
+		case unchanged:
 			continue
+		case actionsChanged:
+			err := s.rebuild(sl)
+			if err == nil {
+				rebuilt = true
+				continue
+			}
+			s.logger.Warn("plugin's actions refuse the new overrides; starting it anew", "plugin", sl.name, "error", err)
 		}
 		w := make(chan error, 1)
 		sl.waiters, waits = append(sl.waiters, w), append(waits, w)
@@ -1070,6 +1080,9 @@ func (s *Supervisor) reconfigure(set Settings, to chan error) {
 		}
 		s.logger.Info("plugin restarted for a config change", "plugin", sl.name)
 		s.launchSlot(sl, startReload)
+	}
+	if rebuilt {
+		s.publish() // every plugin's new overrides in one snapshot
 	}
 	s.goWork(func() {
 		var errs []error
@@ -1088,9 +1101,17 @@ func (s *Supervisor) reconfigure(set Settings, to chan error) {
 	})
 }
 
-// changedFor reports whether the new settings change how the slot's plugin
-// loads or what its actions are.
-func (s *Supervisor) changedFor(sl *slot, old Settings) bool {
+// What a reload changes of one plugin.
+type change int
+
+const (
+	unchanged      change = iota
+	actionsChanged        // overrides or action options: rebuild its actions, same processes
+	pluginChanged         // its block, pins or load checks: start it anew
+)
+
+// changeFor is what the new settings change of the slot's plugin.
+func (s *Supervisor) changeFor(sl *slot, old Settings) change {
 	plugin := func(m map[string]config.Plugin) config.Plugin {
 		if pc, ok := m[sl.name]; ok {
 			return pc
@@ -1098,15 +1119,46 @@ func (s *Supervisor) changedFor(sl *slot, old Settings) bool {
 		return config.DefaultPlugin()
 	}
 	if !reflect.DeepEqual(plugin(old.Plugins), s.plugin(sl.name)) || old.RequirePinned != s.opts.RequirePinned ||
-		old.Action != s.opts.Action || old.ContractChecks != s.opts.ContractChecks {
-		return true
+		old.ContractChecks != s.opts.ContractChecks {
+		return pluginChanged
+	}
+	if old.Action != s.opts.Action {
+		return actionsChanged
 	}
 	for _, a := range sl.actions {
 		if !reflect.DeepEqual(old.Overrides[a.Name], s.opts.Overrides[a.Name]) {
-			return true
+			return actionsChanged
 		}
 	}
-	return false
+	return unchanged
+}
+
+// rebuild builds the slot's actions again with the current overrides; the
+// caller publishes them.
+func (s *Supervisor) rebuild(sl *slot) error {
+	actions := make([]*registry.Action, len(sl.actions))
+	for i, a := range sl.actions {
+		na, err := a.WithOverrides(s.opts.Overrides[a.Name], s.opts.Action)
+		if err != nil {
+			return err
+		}
+		actions[i] = na
+	}
+	sl.actions = actions
+	return nil
+}
+
+// CheckSettings reports the served actions that would refuse set's
+// overrides (errors = "data" on an output that has its fields, say),
+// applying nothing: a reload checks this before it changes anything.
+func (s *Supervisor) CheckSettings(set Settings) error {
+	var errs []error
+	for _, a := range s.opts.Registry.Current().Actions() {
+		if _, err := a.WithOverrides(set.Overrides[a.Name], set.Action); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Done returns a channel closed when Run has returned.

@@ -50,6 +50,12 @@ func newHost(cfg *config.Config, logger hclog.Logger, opts app.Options) (*app.Ho
 	return app.NewWithOptions(cfg, logger, opts)
 }
 
+// logger is the logger of a one-shot command.
+func logger(cfg *config.Config) hclog.Logger {
+	l, _ := app.NewLogger(cfg)
+	return l
+}
+
 // exitError ends the command with a status after it has said why itself.
 type exitError int
 

@@ -51,7 +51,7 @@ JSON, in the same file for Terraform.`,
 				return err
 			}
 			cfg.LogLevel = "warn"
-			host, err := newHost(cfg, app.NewLogger(cfg), app.Options{})
+			host, err := newHost(cfg, logger(cfg), app.Options{})
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ timing, on standard error.`,
 			}
 			// Plugin failures and load problems still reach stderr.
 			cfg.LogLevel = "warn"
-			logger := app.NewLogger(cfg)
+			logger, _ := app.NewLogger(cfg)
 			stderr := cmd.ErrOrStderr()
 			start := time.Now()
 			host, err := newHost(cfg, logger, app.Options{Dev: dev})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/app"
 	"github.com/switchboard-dev/switchboard/host/catalog"
+	"github.com/switchboard-dev/switchboard/host/config"
 )
 
 func serveCommand() *cobra.Command {
@@ -22,21 +23,29 @@ It refuses to start without inbound authentication unless --dev is given.
 SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := cf.load()
+			read := func() (*config.Config, error) {
+				cfg, err := cf.load()
+				if err == nil && listen != "" {
+					cfg.Listen = listen
+				}
+				return cfg, err
+			}
+			cfg, err := read()
 			if err != nil {
 				return err
-			}
-			if listen != "" {
-				cfg.Listen = listen
 			}
 			if err := app.CheckInbound(cfg, dev); err != nil {
 				return err
 			}
-			logger := app.NewLogger(cfg)
+			logger, redactor := app.NewLogger(cfg)
 			if dev && !cfg.Inbound.Enabled() {
 				logger.Warn("development mode: serving WITHOUT inbound authentication")
 			}
-			host, err := newHost(cfg, logger, app.Options{Supervision: catalog.Supervision{Watch: true}, Dev: dev})
+			opts := app.Options{Supervision: catalog.Supervision{Watch: true}, Dev: dev, Redactor: redactor}
+			if cf.file != "" {
+				opts.ReadConfig, opts.ConfigFile = read, cf.file
+			}
+			host, err := newHost(cfg, logger, opts)
 			if err != nil {
 				return err
 			}

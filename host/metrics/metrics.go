@@ -36,6 +36,9 @@ type Metrics struct {
 	circuit     *prometheus.GaugeVec
 	tokens      *prometheus.CounterVec
 
+	reloads    *prometheus.CounterVec
+	reloadedAt prometheus.Gauge
+
 	mu       sync.Mutex
 	circuits map[string]string // connection and plugin → state, for the one-hot gauge
 }
@@ -99,11 +102,23 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "switchboard_oauth_token_requests_total",
 			Help: "OAuth token requests by connection and result (ok, error).",
 		}, []string{"connection", "result"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_config_reloads_total",
+			Help: "Config reloads by result: ok (applied) or error (refused; the config in effect stayed).",
+		}, []string{"result"}),
+		reloadedAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_config_last_reload_success_timestamp_seconds",
+			Help: "When the config in effect was loaded (at start or by the last reload that applied), Unix time.",
+		}),
 		circuits: map[string]string{},
 	}
+	m.reloads.WithLabelValues("ok")
+	m.reloads.WithLabelValues("error")
+	m.reloadedAt.SetToCurrentTime()
 	for _, c := range []prometheus.Collector{
 		m.requests, m.duration, m.inflight, m.validation, m.auditFailures, m.authFailures,
 		m.outRequests, m.outAttempts, m.outRetries, m.outDuration, m.attemptDur, m.circuit, m.tokens,
+		m.reloads, m.reloadedAt,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -122,6 +137,16 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) Request(action string, status int, code string, d time.Duration) {
 	m.requests.WithLabelValues(action, strconv.Itoa(status), code).Inc()
 	m.duration.WithLabelValues(action).Observe(d.Seconds())
+}
+
+// ConfigReload counts a reload: applied (ok) or refused.
+func (m *Metrics) ConfigReload(ok bool) {
+	if ok {
+		m.reloads.WithLabelValues("ok").Inc()
+		m.reloadedAt.SetToCurrentTime()
+		return
+	}
+	m.reloads.WithLabelValues("error").Inc()
 }
 
 // InFlight moves the in-flight gauge.

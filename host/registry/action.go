@@ -89,6 +89,7 @@ type Action struct {
 
 	input, output *jsonschema.Schema // nil: any object
 	invoker       Invoker
+	desc          Description // what the plugin declared, for WithOverrides
 }
 
 // Overrides are what the host's config changes in an action.
@@ -123,6 +124,7 @@ func NewAction(desc Description, plugin Plugin, inv Invoker, ov Overrides, opts 
 		AuditPlugin:  &audit.Plugin{Name: plugin.Name, Version: cmp.Or(desc.Version, plugin.Version), SHA256: plugin.SHA256},
 		ErrorsAsData: ov.ErrorsAsData,
 		invoker:      inv,
+		desc:         desc,
 	}
 	var errs []error
 	for _, s := range ov.AuditHMAC {
@@ -163,6 +165,13 @@ func NewAction(desc Description, plugin Plugin, inv Invoker, ov Overrides, opts 
 		return nil, fmt.Errorf("action %q of plugin %q: %w", a.Name, plugin.Name, err)
 	}
 	return a, nil
+}
+
+// WithOverrides builds the action again from its plugin's description, with
+// other overrides and options (a config reload): same plugin process, new
+// budget, mapping, audit digests or errors mode. a is left as it was.
+func (a *Action) WithOverrides(ov Overrides, opts Options) (*Action, error) {
+	return NewAction(a.desc, a.Plugin, a.invoker, ov, opts)
 }
 
 // dataFields are what errors = "data" adds to an action's output.

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -425,8 +426,24 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
-// fakeAdmin is the admin API's back end: it counts reloads.
-type fakeAdmin struct{ reloads atomic.Int32 }
+// fakeAdmin is the admin API's back end: it counts reloads; a config
+// reload fails while refuse is set.
+type fakeAdmin struct {
+	reloads, configReloads atomic.Int32
+	refuse                 atomic.Bool
+}
+
+func (a *fakeAdmin) Config() any { return map[string]string{"digest": "d1"} }
+
+func (a *fakeAdmin) ReloadConfig(_ context.Context, dryRun bool) (any, error) {
+	if a.refuse.Load() {
+		return map[string]any{"ok": false}, errors.New("t.hcl:3: an argument named \"listen_port\" is not expected here")
+	}
+	if !dryRun {
+		a.configReloads.Add(1)
+	}
+	return map[string]any{"ok": true, "dryRun": dryRun}, nil
+}
 
 func (a *fakeAdmin) Plugins() any { return []map[string]string{{"name": "fixture"}} }
 
@@ -436,6 +453,66 @@ func (a *fakeAdmin) Reload(_ context.Context, name string) (any, error) {
 	}
 	a.reloads.Add(1)
 	return map[string]string{"name": name}, nil
+}
+
+// TestConfigRoutes: GET /admin/config, POST /admin/config/reload (and its
+// dry run) answer what the host says; a refused config is a 422 naming why;
+// each is a JSON POST, refused from browsers of other sites.
+func TestConfigRoutes(t *testing.T) {
+	t.Parallel()
+	admin := &fakeAdmin{}
+	f := serve(t, func(o *Options) { o.Admin = admin })
+	if a := f.send(t, "GET", "/admin/config", "", "", nil); a.status != 200 || !strings.Contains(string(a.body), `"digest": "d1"`) {
+		t.Errorf("GET /admin/config: %d %s", a.status, a.body)
+	}
+	if a := f.send(t, "POST", "/admin/config/reload?dry_run=true", "application/json", "", nil); a.status != 200 || admin.configReloads.Load() != 0 {
+		t.Errorf("dry run: %d %s", a.status, a.body)
+	}
+	if a := f.send(t, "POST", "/admin/config/reload?dry_run=maybe", "application/json", "", nil); a.status != 400 {
+		t.Errorf("dry_run=maybe: %d %s", a.status, a.body)
+	}
+	if a := f.send(t, "POST", "/admin/config/reload", "application/json", "", map[string]string{"Origin": "https://evil.example"}); a.status != 403 || admin.configReloads.Load() != 0 {
+		t.Errorf("cross-site reload: %d %s", a.status, a.body)
+	}
+	if a := f.send(t, "POST", "/admin/config/reload", "application/json", "", nil); a.status != 200 || admin.configReloads.Load() != 1 {
+		t.Errorf("reload: %d %s", a.status, a.body)
+	}
+	admin.refuse.Store(true)
+	a := f.send(t, "POST", "/admin/config/reload", "application/json", "", nil)
+	if e := a.errorBody(t); a.status != 422 || e.Code != "config_refused" || !strings.Contains(e.Message, "listen_port") || !strings.Contains(e.Message, "the one in effect stays") {
+		t.Errorf("refused reload: %d %s", a.status, a.body)
+	}
+}
+
+// TestSetAuthRotatesCredentials: from SetAuth on, a removed key is refused
+// and an added one admitted; the token endpoint follows the oauth block.
+func TestSetAuthRotatesCredentials(t *testing.T) {
+	t.Parallel()
+	keys := func(k ...string) *inbound.Authenticator {
+		return inbound.New(config.Inbound{APIKey: &config.APIKey{Header: config.DefaultAPIKeyHeader, Keys: k}})
+	}
+	f := serve(t, func(o *Options) { o.Auth = keys("old-key-0123456789abcdef") })
+	srv := f.server
+	call := func(key string) int {
+		return f.post(t, "/actions/echo", `{"message":"x"}`, map[string]string{config.DefaultAPIKeyHeader: key}).status
+	}
+	if call("old-key-0123456789abcdef") != 200 || call("new-key-0123456789abcdef") != 401 {
+		t.Fatal("before the rotation")
+	}
+	srv.SetAuth(keys("new-key-0123456789abcdef"))
+	if s := call("old-key-0123456789abcdef"); s != 401 {
+		t.Errorf("the removed key: %d", s)
+	}
+	if s := call("new-key-0123456789abcdef"); s != 200 {
+		t.Errorf("the added key: %d", s)
+	}
+	if a := f.send(t, "POST", tokenRoute, "application/x-www-form-urlencoded", "grant_type=client_credentials", nil); a.status != 404 {
+		t.Errorf("token endpoint without oauth: %d", a.status)
+	}
+	srv.SetAuth(inbound.New(config.Inbound{OAuth: &config.InboundOAuth{ClientID: "genesys", ClientSecret: "oauth-secret-0123456789", TokenTTL: time.Hour}}))
+	if a := f.send(t, "POST", tokenRoute, "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=genesys&client_secret=oauth-secret-0123456789", nil); a.status != 200 {
+		t.Errorf("token endpoint once oauth is configured: %d %s", a.status, a.body)
+	}
 }
 
 // TestCrossSiteRequestsAreRefused: a page of another site cannot make a

@@ -140,6 +140,7 @@ var fixtureLimits = Limits{ReadHeader: 300 * time.Millisecond, Read: 600 * time.
 // fixture is newServer's API on a real HTTP server on 127.0.0.1:0, with
 // the host's limits, an audit file and Prometheus metrics.
 type fixture struct {
+	server    *Server
 	url       string
 	auditPath string
 	audit     *audit.Log
@@ -172,7 +173,7 @@ func serve(t *testing.T, configure func(*Options)) *fixture {
 	srv := HTTPServer("", s, fixtureLimits, nil)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	f.url = "http://" + ln.Addr().String()
+	f.url, f.server = "http://"+ln.Addr().String(), s
 	return f
 }
 

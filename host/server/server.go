@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,6 +40,7 @@ import (
 type Options struct {
 	Pipeline *pipeline.Pipeline
 	// Auth admits callers; with no method enabled every caller is admitted.
+	// SetAuth replaces it on a running server (a config reload).
 	Auth *inbound.Authenticator
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
@@ -81,6 +83,12 @@ type Admin interface {
 	// Reload restarts one plugin and returns its new view; ErrUnknownPlugin
 	// when no plugin has the name.
 	Reload(ctx context.Context, name string) (any, error)
+	// Config is the body of GET /admin/config: the configuration in effect.
+	Config() any
+	// ReloadConfig reads the config file again and applies it, or nothing
+	// of it (dryRun: neither, it says what would change). Its body is the
+	// answer either way; err is why the config was refused.
+	ReloadConfig(ctx context.Context, dryRun bool) (any, error)
 }
 
 // ErrUnknownPlugin is Admin.Reload's answer for a name no plugin has.
@@ -109,6 +117,7 @@ func (nopObserver) AuditFailure()                              {}
 // Server serves the HTTP API. It is an http.Handler.
 type Server struct {
 	opts   Options
+	auth   atomic.Pointer[inbound.Authenticator]
 	logger hclog.Logger
 	mux    *http.ServeMux
 	admin  *http.ServeMux // admin routes without inbound auth, for AdminHandler
@@ -127,6 +136,7 @@ func New(opts Options) *Server {
 	if s.opts.Auth == nil {
 		s.opts.Auth = inbound.New(config.Inbound{})
 	}
+	s.auth.Store(s.opts.Auth)
 	if s.opts.Throttle == nil {
 		s.opts.Throttle = inbound.NewThrottle(0, 0, nil)
 	}
@@ -136,9 +146,15 @@ func New(opts Options) *Server {
 	s.crossOrigin = http.NewCrossOriginProtection()
 	s.mux.HandleFunc("/actions/{name}", s.exchange("/actions/{name}", true, s.handleAction))
 	s.mux.HandleFunc("/webhook/data-action", s.exchange("/webhook/data-action", true, s.handleEnvelope))
-	if s.opts.Auth.OAuth() {
-		s.mux.HandleFunc(tokenRoute, s.exchange(tokenRoute, false, s.handleToken))
-	}
+	// The token endpoint exists while the inbound config has an oauth block.
+	token, notFound := s.exchange(tokenRoute, false, s.handleToken), s.exchange("", false, s.handleNotFound)
+	s.mux.HandleFunc(tokenRoute, func(w http.ResponseWriter, r *http.Request) {
+		if s.auth.Load().OAuth() {
+			token(w, r)
+		} else {
+			notFound(w, r)
+		}
+	})
 	s.mux.HandleFunc("/healthz", s.handleHealth)
 	s.mux.HandleFunc("/readyz", s.handleReady)
 	s.mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
@@ -156,9 +172,15 @@ func New(opts Options) *Server {
 	return s
 }
 
+// SetAuth makes a the authenticator of every request from now on; those
+// being served finish with the one they started with.
+func (s *Server) SetAuth(a *inbound.Authenticator) { s.auth.Store(a) }
+
 func (s *Server) adminRoutes(mux *http.ServeMux, auth bool) {
 	mux.HandleFunc("/admin/plugins", s.exchange("/admin/plugins", auth, s.handlePlugins))
 	mux.HandleFunc("/admin/plugins/{name}/reload", s.exchange("/admin/plugins/{name}/reload", auth, s.handleReload))
+	mux.HandleFunc("/admin/config", s.exchange("/admin/config", auth, s.handleConfig))
+	mux.HandleFunc("/admin/config/reload", s.exchange("/admin/config/reload", auth, s.handleConfigReload))
 	if !auth {
 		mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
 	}
@@ -200,6 +222,7 @@ var (
 
 // exchange is one audited request as its handler sees it.
 type exchange struct {
+	auth    *inbound.Authenticator // the one in effect when the request came
 	id      string
 	md      pipeline.Metadata // what Genesys Cloud said in its headers
 	rec     *audit.Record
@@ -225,7 +248,7 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 		s.opts.Observer.InFlight(1)
 		defer s.opts.Observer.InFlight(-1)
 		ip := remoteIP(r)
-		x := &exchange{rec: &audit.Record{Time: start, Route: route, RemoteAddr: ip}}
+		x := &exchange{auth: s.auth.Load(), rec: &audit.Record{Time: start, Route: route, RemoteAddr: ip}}
 		if route == "" {
 			x.rec.Route = "unknown"
 		}
@@ -239,7 +262,7 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			ok bool
 		)
 		if wait == 0 { // a throttled address's credentials are not even looked at
-			p, ok = s.opts.Auth.Authenticate(r)
+			p, ok = x.auth.Authenticate(r)
 		}
 		x.rec.Principal = audit.Principal{Method: p.Method, ID: p.ID}
 		md := metadata(r)
@@ -279,7 +302,7 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 			x.rec.Principal = audit.Principal{Method: "throttled"}
 			s.authFailure(route, "throttled")
 		case auth && !ok:
-			w.Header().Set("WWW-Authenticate", s.opts.Auth.Challenge())
+			w.Header().Set("WWW-Authenticate", x.auth.Challenge())
 			err = errUnauthorized
 			x.rec.Principal = audit.Principal{Method: "rejected"}
 			s.opts.Throttle.Failed(ip)
@@ -481,7 +504,7 @@ func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *excha
 // (OAuth) credential type: client credentials in, a short-lived bearer
 // token out, errors in OAuth's own shape.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
-	tok, terr := s.opts.Auth.IssueToken(r)
+	tok, terr := x.auth.IssueToken(r)
 	if terr != nil {
 		if terr.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
@@ -552,6 +575,37 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request, x *exchang
 	return indentJSON(v), nil
 }
 
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	if r.Method != http.MethodGet {
+		w.Header()["Allow"] = allowGet
+		return nil, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "use GET, not %s", truncate(r.Method))
+	}
+	return indentJSON(s.opts.Admin.Config()), nil
+}
+
+// handleConfigReload is POST /admin/config/reload (?dry_run=true: what a
+// reload would change, applying nothing). A refused config answers 422
+// with the reasons; the configuration in effect stays.
+func (s *Server) handleConfigReload(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	if err := checkAdminPost(w, r); err != nil {
+		return nil, err
+	}
+	dry := r.URL.Query().Get("dry_run")
+	if dry != "" && dry != "true" && dry != "false" {
+		return nil, apierr.New(http.StatusBadRequest, "invalid_query", "dry_run is true or false, not %q", truncate(dry))
+	}
+	v, err := s.opts.Admin.ReloadConfig(r.Context(), dry == "true")
+	if err != nil {
+		raw, _ := json.Marshal(map[string]any{"status": http.StatusUnprocessableEntity, "code": "config_refused",
+			"message": "the config was not applied; the one in effect stays: " + err.Error(), "requestId": x.id, "reload": v})
+		return nil, &apierr.Error{Status: http.StatusUnprocessableEntity, Code: "config_refused", Message: err.Error(), Raw: raw}
+	}
+	if dry != "true" {
+		s.logger.Info("config reloaded", "request_id", x.id, "principal", x.rec.Principal.ID)
+	}
+	return indentJSON(v), nil
+}
+
 func indentJSON(v any) []byte {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return append(b, '\n')
@@ -565,7 +619,7 @@ func (s *Server) authenticated(route string, h http.Handler) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.Throttle.Wait(remoteIP(r)) == 0 {
-			if _, ok := s.opts.Auth.Authenticate(r); ok {
+			if _, ok := s.auth.Load().Authenticate(r); ok {
 				h.ServeHTTP(w, r)
 				return
 			}

@@ -22,6 +22,8 @@ type panicking struct{}
 func (panicking) Invoke(context.Context, *registry.Invocation) ([]byte, error) { panic("boom") }
 func (panicking) Plugins() any                                                 { panic("boom") }
 func (panicking) Reload(context.Context, string) (any, error)                  { panic("boom") }
+func (panicking) Config() any                                                  { panic("boom") }
+func (panicking) ReloadConfig(context.Context, bool) (any, error)              { panic("boom") }
 
 // TestPanicsBecomeAudited500s: a panic anywhere in the request path — the
 // pipeline's invoker, the admin API — answers 500 internal_error, and the

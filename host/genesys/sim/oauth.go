@@ -97,10 +97,14 @@ func (s *Server) authenticateClient(r *http.Request) string {
 	}
 	problem := "client not found"
 	for _, c := range candidates {
-		if c[0] != s.clientID {
+		secret, ok := s.otherClients[c[0]]
+		if c[0] == s.clientID {
+			secret, ok = s.clientSecret, true
+		}
+		if !ok {
 			continue
 		}
-		if subtle.ConstantTimeCompare([]byte(c[1]), []byte(s.clientSecret)) == 1 {
+		if subtle.ConstantTimeCompare([]byte(c[1]), []byte(secret)) == 1 {
 			return ""
 		}
 		problem = "authentication failed"

@@ -38,6 +38,9 @@ type Options struct {
 	ClientID string
 	// ClientSecret is that client's secret. Empty means DefaultClientSecret.
 	ClientSecret string
+	// OtherClients are further OAuth clients the token endpoint accepts,
+	// id → secret (a credential rotation moves from one to another).
+	OtherClients map[string]string
 	// TokenTTL is the lifetime of an issued token, sent as expires_in in whole
 	// seconds. Zero means DefaultTokenTTL; other values are clamped to
 	// [MinTokenTTL, MaxTokenTTL], the range Genesys Cloud allows.
@@ -81,6 +84,7 @@ type Stats struct {
 type Server struct {
 	clientID     string
 	clientSecret string
+	otherClients map[string]string // read-only after New
 	ttl          time.Duration
 	rateLimit    int
 	users        map[string]User // read-only after New
@@ -99,6 +103,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		clientID:     opts.ClientID,
 		clientSecret: opts.ClientSecret,
+		otherClients: maps.Clone(opts.OtherClients),
 		ttl:          opts.TokenTTL,
 		rateLimit:    max(opts.TokenRateLimit, 0),
 		users:        make(map[string]User),
