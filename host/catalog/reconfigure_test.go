@@ -53,6 +53,17 @@ func TestReconfigureRollsOutAPinnedRelease(t *testing.T) {
 		return v.State == StateServing && v.SHA256 == sumB
 	})
 
+	// An unpinned binary moved in meanwhile is refused; b keeps serving.
+	copyBinary(t, echoBin, filepath.Join(dir, "testplugin"))
+	waitFor(t, "the unpinned binary to be refused", func() bool {
+		v, _ := cat.Plugin("testplugin")
+		return strings.Contains(v.Error, "does not match its pin")
+	})
+	if v, _ := cat.Plugin("testplugin"); v.State != StateServing || v.SHA256 != sumB {
+		t.Fatalf("after an unpinned binary was moved in: %+v", v)
+	}
+	copyBinary(t, variantB, filepath.Join(dir, "testplugin"))
+
 	// The old pin dropped; an override of one of its actions applies.
 	reconfigure(settings(plugin(sumB), map[string]registry.Overrides{"callOut": {Timeout: 7 * time.Second}}))
 	if a, ok := cat.opts.Registry.Current().Lookup("callOut"); !ok || a.Timeout != 7*time.Second || a.Plugin.SHA256 != sumB {

@@ -204,6 +204,9 @@ type slot struct {
 	instances  []*instance
 	gen        uint64 // bumped by every launch of the whole slot: older results are dropped
 	waiters    []chan error
+	// reloading: a reload's launch is under way, so a later launch must
+	// start processes even from the same bytes (they load other settings).
+	reloading bool
 }
 
 // instance is one of a slot's processes (plugin { processes = N }).
@@ -560,7 +563,10 @@ func (s *Supervisor) launchSlot(sl *slot, why reason) {
 		return
 	}
 	req := launchRequest{bin: bin, n: s.processes(sl.name), pool: s.newPool(sl.name), spec: s.spec(sl.name)}
-	if why == startReplace && live(sl) > 0 {
+	if why == startReload {
+		sl.reloading = true
+	}
+	if why == startReplace && live(sl) > 0 && !sl.reloading {
 		req.running = sl.sha256 // the same bytes (a touch, a chmod) start nothing
 	}
 	s.goWork(func() {
@@ -578,6 +584,7 @@ func (s *Supervisor) launched(sl *slot, gen uint64, why reason, r launchResult) 
 		s.stop(r.procs...) // superseded by a newer launch, or the file is gone
 		return
 	}
+	sl.reloading = false
 	if r.unchanged {
 		sl.stamp = r.stamp
 		s.notify(sl, nil)
