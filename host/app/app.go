@@ -507,6 +507,23 @@ func tlsConfig(cfg *config.Config) (*tls.Config, error) {
 // TLSConfig returns the HTTPS configuration, nil for plain HTTP.
 func (h *Host) TLSConfig() *tls.Config { return h.tls }
 
+// CheckConfig checks what the start checks of a config without building a
+// host: inbound authentication (unless dev), the TLS certificate, key and
+// client CA, the audit log's HMAC key.
+func CheckConfig(cfg *config.Config, dev bool) error {
+	var errs []error
+	errs = append(errs, CheckInbound(cfg, dev))
+	if _, err := tlsConfig(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if a := cfg.Audit; a != nil && a.HMACKey != "" {
+		if _, err := audit.NewHasher(a.HMACKey); err != nil {
+			errs = append(errs, fmt.Errorf("audit hmac_key: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // CheckInbound refuses to serve without inbound authentication unless the
 // operator asked for development mode.
 func CheckInbound(cfg *config.Config, dev bool) error {
