@@ -151,6 +151,10 @@ type Options struct {
 	// cannot reload. ConfigFile is that file, for GET /admin/config.
 	ReadConfig func() (*config.Config, error)
 	ConfigFile string
+	// WatchConfig, when above 0, is how often Run looks at the config's
+	// files (config.Files) and reloads when one of them changed: Kubernetes
+	// updates mounted ConfigMaps and Secrets in place, and signals nobody.
+	WatchConfig time.Duration
 	// Redactor is the logger's (NewLogger): a reload adds its secrets.
 	Redactor *Redactor
 }

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -25,7 +27,8 @@ import (
 //     (GET /readyz answers 503 "loading the plugins" meanwhile);
 //   - the plugin supervisor, which loads the plugins and keeps them running;
 //   - the embedded Genesys Cloud simulator, in development mode;
-//   - SIGHUP: the audit log reopened, the config reloaded.
+//   - SIGHUP: the audit log reopened, the config reloaded;
+//   - with Options.WatchConfig, a reload whenever the config's files change.
 //
 // On the way out /readyz answers 503 at once, the host serves on for
 // shutdown_delay so that load balancers withdraw it, the HTTP servers
@@ -83,6 +86,11 @@ func (h *Host) Run(ctx context.Context) error {
 				}
 			}
 		}, func(error) { close(done) })
+	}
+
+	if every := h.opts.WatchConfig; every > 0 && h.opts.ReadConfig != nil {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		g.Add(func() error { h.watchConfig(watchCtx, every); return nil }, func(error) { stopWatch() })
 	}
 
 	err = g.Run()
@@ -177,6 +185,43 @@ func (s *httpServers) shutdown(h *Host) {
 		}()
 	}
 	wg.Wait()
+}
+
+// watchConfig reloads whenever the config's files change, until ctx is
+// done. A change that is refused is not tried again until the files change
+// again.
+func (h *Host) watchConfig(ctx context.Context, every time.Duration) {
+	files := func() string { return fingerprint(h.current.Load().cfg.Files()) }
+	last := files()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if now := files(); now != last {
+				h.Logger.Info("config files changed: reloading")
+				h.Reload(ctx, false)
+				last = files()
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// fingerprint is a digest of the files' contents (an unreadable file
+// counts as its error).
+func fingerprint(paths []string) string {
+	sum := sha256.New()
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		fmt.Fprintf(sum, "%q %d\n", p, len(b))
+		sum.Write(b)
+	}
+	return hex.EncodeToString(sum.Sum(nil))
 }
 
 // hangup is SIGHUP: the audit log is reopened (logrotate), and the config

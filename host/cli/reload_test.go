@@ -85,3 +85,64 @@ func TestReloadFromTheCommandLine(t *testing.T) {
 		t.Errorf("reload of a fixed key: %v\n%s", err, out)
 	}
 }
+
+// TestWatchConfigFollowsAMountedSecret: serve --watch-config reloads when a
+// file the config reads changes as Kubernetes changes a mounted Secret (a
+// new directory, then one symlink renamed over the old): the rotated key
+// is accepted, the old one refused, without a signal.
+func TestWatchConfigFollowsAMountedSecret(t *testing.T) {
+	t.Parallel()
+	const k1, k2 = "mounted-key-0123456789abcdef", "rotated-key-0123456789abcdef"
+	secret := t.TempDir()
+	publish := func(version, key string) {
+		t.Helper()
+		dir := filepath.Join(secret, version)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "api-key"), []byte(key+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(secret, "..data_tmp")
+		if err := os.Symlink(version, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(secret, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("..2026_12_02_v1", k1)
+	if err := os.Symlink("..data/api-key", filepath.Join(secret, "api-key")); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "switchboard.hcl")
+	src := fmt.Sprintf("inbound {\n  api_key {\n    keys = [file(%q)]\n  }\n}\n", filepath.Join(secret, "api-key"))
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, "--config", file, "--watch-config", "50ms")
+	call := func(key string) int {
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/actions/echo", strings.NewReader(`{"message":"x"}`))
+		req.Header.Set("X-Switchboard-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if call(k1) != 200 {
+		t.Fatal("the mounted key is refused")
+	}
+	publish("..2026_12_02_v2", k2)
+	deadline := time.Now().Add(10 * time.Second)
+	for call(k2) != 200 || call(k1) != 401 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rotated secret was not reloaded:\n%s", s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(s.logs.String(), "0123456789abcdef") {
+		t.Errorf("the log shows a key:\n%s", s.logs)
+	}
+}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-dev/switchboard/host/app"
@@ -13,6 +15,7 @@ func serveCommand() *cobra.Command {
 		cf     configFlags
 		listen string
 		dev    bool
+		watch  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -20,7 +23,8 @@ func serveCommand() *cobra.Command {
 		Long: `Serve starts every plugin in the plugins directory and serves their actions
 on POST /actions/{name} (and the envelope route POST /webhook/data-action).
 It refuses to start without inbound authentication unless --dev is given.
-SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`,
+SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.
+SIGHUP reopens the audit log and reloads the config file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			read := func() (*config.Config, error) {
@@ -43,7 +47,7 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 			}
 			opts := app.Options{Supervision: catalog.Supervision{Watch: true}, Dev: dev, Redactor: redactor}
 			if cf.file != "" {
-				opts.ReadConfig, opts.ConfigFile = read, cf.file
+				opts.ReadConfig, opts.ConfigFile, opts.WatchConfig = read, cf.file, watch
 			}
 			host, err := newHost(cfg, logger, opts)
 			if err != nil {
@@ -55,5 +59,6 @@ SIGTERM or SIGINT finishes the requests in flight, stops the plugins and exits.`
 	cf.register(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (overrides listen; default :8080)")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: allow serving without inbound authentication")
+	cmd.Flags().DurationVar(&watch, "watch-config", 0, "look at the config file and the files it reads this often, and reload when one changed (0: only on SIGHUP or POST /admin/config/reload)")
 	return cmd
 }

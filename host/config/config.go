@@ -79,7 +79,8 @@ type Config struct {
 	Actions        map[string]Action      // by action name
 	Connections    map[string]*Connection // by connection name
 
-	secrets []string // every value env() returned
+	secrets []string // every value env() and file() returned
+	files   []string // every file read (Files)
 }
 
 // Contract-check modes.
@@ -148,9 +149,10 @@ func Parse(filename string, src []byte) (*Config, error) {
 	var (
 		raw     file
 		secrets []string
+		files   = []string{filename}
 	)
 	dir := filepath.Dir(filename)
-	if diags := gohcl.DecodeBody(f.Body, evalContext(dir, &secrets), &raw); diags.HasErrors() {
+	if diags := gohcl.DecodeBody(f.Body, evalContext(dir, &secrets, &files), &raw); diags.HasErrors() {
 		return nil, redact(diagError(diags), secrets)
 	}
 	c, err := raw.config()
@@ -171,8 +173,20 @@ func Parse(filename string, src []byte) (*Config, error) {
 	if c.Audit != nil && c.Audit.Path != "-" {
 		c.Audit.Path = relativeTo(dir, c.Audit.Path)
 	}
+	if c.TLS != nil {
+		files = append(files, c.TLS.CertFile, c.TLS.KeyFile)
+	}
+	if c.Inbound.MTLS != nil {
+		files = append(files, c.Inbound.MTLS.ClientCAFile)
+	}
+	c.files = files
 	return c, nil
 }
+
+// Files are the files the configuration was read from: the config file,
+// each file() secret, the TLS certificate and key, the mTLS CA. A change to
+// any of them is a change of configuration (serve --watch-config).
+func (c *Config) Files() []string { return c.files }
 
 // relativeTo resolves a relative path of the config file against the
 // file's directory, so that the host reads the same files whatever its
@@ -499,13 +513,14 @@ func parseDuration(dst *time.Duration, src durationAttr, name string, lo, hi tim
 // relative to dir, without its trailing newline; an unreadable file is an
 // error naming it, never its content. Every value either returns is added
 // to secrets.
-func evalContext(dir string, secrets *[]string) *hcl.EvalContext {
+func evalContext(dir string, secrets, files *[]string) *hcl.EvalContext {
 	return &hcl.EvalContext{Functions: map[string]function.Function{
 		"file": function.New(&function.Spec{
 			Params: []function.Parameter{{Name: "path", Type: cty.String}},
 			Type:   function.StaticReturnType(cty.String),
 			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 				path := relativeTo(dir, args[0].AsString())
+				*files = append(*files, path)
 				b, err := os.ReadFile(path)
 				if err != nil {
 					var pe *fs.PathError
