@@ -38,6 +38,7 @@ type Metrics struct {
 
 	reloads    *prometheus.CounterVec
 	reloadedAt prometheus.Gauge
+	reloadOK   prometheus.Gauge
 
 	mu       sync.Mutex
 	circuits map[string]string // connection and plugin → state, for the one-hot gauge
@@ -110,15 +111,20 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "switchboard_config_last_reload_success_timestamp_seconds",
 			Help: "When the config in effect was loaded (at start or by the last reload that applied), Unix time.",
 		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_config_last_reload_successful",
+			Help: "1 when the last reload applied the config file (or none was tried), 0 when it was refused and an older config is in effect.",
+		}),
 		circuits: map[string]string{},
 	}
+	m.reloadOK.Set(1)
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("error")
 	m.reloadedAt.SetToCurrentTime()
 	for _, c := range []prometheus.Collector{
 		m.requests, m.duration, m.inflight, m.validation, m.auditFailures, m.authFailures,
 		m.outRequests, m.outAttempts, m.outRetries, m.outDuration, m.attemptDur, m.circuit, m.tokens,
-		m.reloads, m.reloadedAt,
+		m.reloads, m.reloadedAt, m.reloadOK,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -144,9 +150,11 @@ func (m *Metrics) ConfigReload(ok bool) {
 	if ok {
 		m.reloads.WithLabelValues("ok").Inc()
 		m.reloadedAt.SetToCurrentTime()
+		m.reloadOK.Set(1)
 		return
 	}
 	m.reloads.WithLabelValues("error").Inc()
+	m.reloadOK.Set(0)
 }
 
 // InFlight moves the in-flight gauge.

@@ -52,6 +52,32 @@ func TestChart(t *testing.T) {
 	}
 }
 
+// TestOnlyFixedSettingsRollThePods: a change to the config or the pins is
+// reloaded in place; one the host cannot reload (a port) changes the pod
+// template, so Kubernetes rolls the pods.
+func TestOnlyFixedSettingsRollThePods(t *testing.T) {
+	annotation := func(extra map[string]any) string {
+		t.Helper()
+		r, err := chart.Render(extra, "1.35.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Deployment.Spec.Template.Annotations["checksum/fixed-config"]
+	}
+	base := annotation(map[string]any{})
+	if base == "" {
+		t.Fatal("no checksum/fixed-config annotation")
+	}
+	live := map[string]any{"config": "inbound {\n  api_key {\n    keys = [\"another-key-0123456789\"]\n  }\n}\n", "logLevel": "debug",
+		"plugins": []any{map[string]any{"name": "echo", "sha256": strings.Repeat("a", 64)}}}
+	if annotation(live) != base {
+		t.Error("a reloadable change rolls the pods")
+	}
+	if annotation(map[string]any{"containerPort": 8081}) == base {
+		t.Error("a new listen port does not roll the pods")
+	}
+}
+
 // Each mistake an operator could make is refused when rendering, with a
 // message that names it.
 func TestChartRefusesBadValues(t *testing.T) {
@@ -290,6 +316,10 @@ func check(t *testing.T, r *chart.Rendered, source string) {
 	}
 	if np, ok := r.Objects["NetworkPolicy"].(*networkingv1.NetworkPolicy); ok {
 		checkEgress(t, np, vals)
+	}
+
+	if i := slices.Index(host.Args, "--watch-config"); i < 0 || i+1 >= len(host.Args) || host.Args[i+1] == "0s" {
+		t.Errorf("the host does not reload changed ConfigMaps and Secrets: args %v", host.Args)
 	}
 
 	if !strings.Contains(r.Notes, "switchboard export genesys ") {

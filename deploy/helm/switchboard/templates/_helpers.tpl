@@ -58,6 +58,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if .plugin.image -}}{{ required (printf "plugins[%s].path: the binary's path in its image" .plugin.name) .plugin.path }}{{- else -}}{{ include "switchboard.builtinDir" .root }}/{{ .plugin.name }}{{- end -}}
 {{- end -}}
 
+{{/* The settings a running host cannot reload: a change to them rolls the pods. */}}
+{{- define "switchboard.fixedConfig" -}}
+listen                 = ":{{ .Values.containerPort }}"
+{{- if .Values.metrics.enabled }}
+metrics_listen         = ":{{ .Values.metrics.port }}"
+{{- end }}
+plugin_dir             = "{{ include "switchboard.pluginDir" . }}"
+shutdown_delay         = "{{ .Values.shutdown.delaySeconds }}s"
+shutdown_timeout       = "{{ .Values.shutdown.timeoutSeconds }}s"
+log_format             = {{ .Values.logFormat | quote }}
+{{- end -}}
+
 {{/* The pod's grace period: every phase of the host's shutdown, in order. */}}
 {{- define "switchboard.gracePeriod" -}}
 {{- add .Values.shutdown.delaySeconds .Values.shutdown.timeoutSeconds .Values.shutdown.pluginStopSeconds -}}
