@@ -60,6 +60,9 @@ inbound {
 plugin "genesys-users" {
   connections = ["genesys"]
 }
+plugin "testplugin" {
+  connections = ["genesys"]
+}
 connection "genesys" {
   base_url = %q
   oauth2 {
@@ -87,7 +90,7 @@ func (r *reloadable) reload(t *testing.T) (*app.ReloadResult, error) {
 
 func startReloadable(t *testing.T, inbound string) *reloadable {
 	t.Helper()
-	r := &reloadable{file: filepath.Join(t.TempDir(), "switchboard.hcl"), dir: privateDir(t, "echo", "genesys-users")}
+	r := &reloadable{file: filepath.Join(t.TempDir(), "switchboard.hcl"), dir: privateDir(t, "echo", "genesys-users", "testplugin")}
 	r.sim = startSim(t, sim.Options{OtherClients: map[string]string{otherID: otherSecre}})
 	r.write(t, r.hcl(inbound, r.sim.ClientID(), r.sim.ClientSecret(), ""))
 	cfg, err := config.Load(r.file)
@@ -268,7 +271,8 @@ func TestBrokenConfigChangesNothing(t *testing.T) {
 		{"syntax", good + "listen = \n", "switchboard.hcl:"},
 		{"unknown key", good + "listen_port = 8081\n", `"listen_port" is not expected`},
 		{"unreadable secret", strings.Replace(good, fmt.Sprintf("%q", r.sim.ClientSecret()), `file("/nonexistent/switchboard/secret")`, 1), "/nonexistent/switchboard/secret"},
-		{"an override the action refuses", good + "action \"fetchUserProfile\" {\n  audit_hmac = [\"userId\"]\n}\n", "audit_hmac"},
+		{"a mapping the config refuses", good + "action \"fetchUserProfile\" {\n  mapping = { \"/userId\" = \"/nowhere/id\" }\n}\n", "must start with /data"},
+		{"an override the action refuses", good + "action \"serviceStatus\" {\n  errors = \"data\"\n}\n", `its schema already declares "status"`},
 		{"a listen address", good + "listen = \":9\"\n", "the config changes listen, which a running host cannot"},
 	} {
 		r.write(t, c.src)

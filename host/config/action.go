@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/switchboard-dev/switchboard/host/jsonptr"
 	"github.com/switchboard-dev/switchboard/host/mapping"
 )
 
@@ -54,6 +55,11 @@ func (a *actionBlock) action(haveHMACKey bool) (Action, error) {
 	if len(a.AuditHMAC) > 0 && !haveHMACKey {
 		errs = append(errs, errAt(a.Range, "action %q: audit_hmac needs audit { hmac_key = ... }", a.Name))
 	}
+	for _, p := range a.AuditHMAC {
+		if _, err := jsonptr.Parse(p); err != nil {
+			errs = append(errs, errAt(a.Range, "action %q: audit_hmac %q: %v", a.Name, p, err))
+		}
+	}
 	if err := parseDuration(&act.Timeout, a.Timeout, "timeout", time.Second, MaxActionTimeout); err != nil {
 		errs = append(errs, errAt(a.TimeoutRange, "action %q: %v", a.Name, err))
 	}
@@ -78,6 +84,9 @@ func (a *actionBlock) action(haveHMACKey bool) (Action, error) {
 	}
 	// Parents before children, and never in map order.
 	slices.SortFunc(act.Mapping, func(a, b mapping.Rule) int { return strings.Compare(a.Target, b.Target) })
+	if _, err := mapping.Compile(act.Mapping); err != nil {
+		errs = append(errs, errAt(a.Range, "action %q: %v", a.Name, err))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Action{}, err
 	}

@@ -107,6 +107,11 @@ func main() {
 		sdk.NewAction("callOut").Uses("genesys").
 			Input(`{"type":"object","properties":{"connection":{"type":"string"},"method":{"type":"string"},"url":{"type":"string"},"arg":{"type":"string"},"headerName":{"type":"string"},"headerValue":{"type":"string"}},"required":["connection","url"]}`).
 			Handle(callOut),
+		sdk.NewAction("serviceStatus").
+			Output(`{"type":"object","properties":{"status":{"type":"string"}},"required":["status"]}`).
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				return map[string]any{"status": "up"}, nil
+			}),
 		sdk.NewAction("meta").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				req.Logger().Info("meta called")
