@@ -39,6 +39,8 @@ import (
 
 // Host is one assembled host.
 type Host struct {
+	// Config is what the host was built with; a reload changes what is in
+	// effect (ConfigView), never the settings read from here (config.Fixed).
 	Config   *config.Config
 	Logger   hclog.Logger
 	Registry *registry.Registry
