@@ -25,6 +25,8 @@ type Action struct {
 	// "code", "message", "retryable"}, successes with "ok": true, for flows
 	// that cannot read failure outputs (errors = "data").
 	ErrorsAsData bool
+	// Cache, when set, caches the action's successful outputs.
+	Cache *ActionCache
 }
 
 type actionBlock struct {
@@ -35,6 +37,7 @@ type actionBlock struct {
 	MappingDefaults map[string]cty.Value `hcl:"mapping_defaults,optional"`
 	AuditHMAC       []string             `hcl:"audit_hmac,optional"`
 	Errors          *string              `hcl:"errors,optional"`
+	Cache           *actionCache         `hcl:"cache,block"`
 	Range           hcl.Range            `hcl:",def_range"`
 }
 
@@ -59,6 +62,10 @@ func (a *actionBlock) action(haveHMACKey bool) (Action, error) {
 		if _, err := jsonptr.Parse(p); err != nil {
 			errs = append(errs, errAt(a.Range, "action %q: audit_hmac %q: %v", a.Name, p, err))
 		}
+	}
+	var err error
+	if act.Cache, err = a.Cache.cache(a.Name); err != nil {
+		errs = append(errs, err)
 	}
 	if err := parseDuration(&act.Timeout, a.Timeout, "timeout", time.Second, MaxActionTimeout); err != nil {
 		errs = append(errs, errAt(a.TimeoutRange, "action %q: %v", a.Name, err))

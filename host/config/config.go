@@ -75,6 +75,7 @@ type Config struct {
 	ContractChecks string                 // ContractEnforce or ContractWarn
 	Audit          *Audit                 // nil: no audit log
 	Tracing        *Tracing               // nil: tracing off
+	Cache          *Cache                 // nil: no action caches
 	Plugins        map[string]Plugin      // by file name
 	Actions        map[string]Action      // by action name
 	Connections    map[string]*Connection // by connection name
@@ -264,6 +265,7 @@ type file struct {
 	Inbound     *inboundBlock     `hcl:"inbound,block"`
 	Audit       *auditBlock       `hcl:"audit,block"`
 	Tracing     *tracingBlock     `hcl:"tracing,block"`
+	Cache       *cacheBlock       `hcl:"cache,block"`
 	Plugins     []pluginBlock     `hcl:"plugin,block"`
 	Actions     []actionBlock     `hcl:"action,block"`
 	Connections []connectionBlock `hcl:"connection,block"`
@@ -305,6 +307,8 @@ func (f *file) config() (*Config, error) {
 	errs = append(errs, err)
 	c.Tracing, err = f.Tracing.tracing()
 	errs = append(errs, err)
+	c.Cache, err = f.Cache.cache()
+	errs = append(errs, err)
 	for i := range f.Plugins {
 		p := &f.Plugins[i]
 		if _, dup := c.Plugins[p.Name]; dup {
@@ -320,6 +324,14 @@ func (f *file) config() (*Config, error) {
 		}
 		c.Actions[a.Name], err = a.action(haveHMACKey)
 		errs = append(errs, err)
+		if ac := c.Actions[a.Name].Cache; ac != nil {
+			if c.Cache == nil && f.Cache == nil {
+				c.Cache = &Cache{Store: CacheMemory, MaxBytes: DefaultCacheMaxBytes}
+			}
+			if ac.AllowSecure && c.Cache != nil && c.Cache.Store == CacheRedis && c.Cache.EncryptionKey == "" {
+				errs = append(errs, errAt(a.Range, "action %q: cache: allow_secure with the redis store needs cache { encryption_key = … }: secure outputs are never stored in Redis in clear", a.Name))
+			}
+		}
 	}
 	for i := range f.Connections {
 		b := &f.Connections[i]

@@ -41,6 +41,9 @@ type Connection struct {
 	MaxResponseBytes        int64
 	Retry                   Retry
 	Circuit                 Circuit
+	// RateLimit, when set, bounds the calls (retries included); shared by
+	// every replica when the cache store is Redis.
+	RateLimit *RateLimit
 
 	// At most one credential.
 	OAuth2 *OAuth2
@@ -86,19 +89,20 @@ type Circuit struct {
 }
 
 type connectionBlock struct {
-	Name             string        `hcl:"name,label"`
-	Region           *string       `hcl:"region,optional"`
-	BaseURL          *string       `hcl:"base_url,optional"`
-	AllowedHosts     []string      `hcl:"allowed_hosts,optional"`
-	MaxConcurrency   *int          `hcl:"max_concurrency,optional"`
-	MaxPerPlugin     *int          `hcl:"max_concurrency_per_plugin,optional"`
-	MaxResponseBytes *int64        `hcl:"max_response_bytes,optional"`
-	OAuth2           *oauth2Block  `hcl:"oauth2,block"`
-	APIKey           *connKeyBlock `hcl:"api_key,block"`
-	Basic            *basicBlock   `hcl:"basic,block"`
-	Retry            *retryBlock   `hcl:"retry,block"`
-	Circuit          *circuitBlock `hcl:"circuit,block"`
-	Range            hcl.Range     `hcl:",def_range"`
+	Name             string          `hcl:"name,label"`
+	Region           *string         `hcl:"region,optional"`
+	BaseURL          *string         `hcl:"base_url,optional"`
+	AllowedHosts     []string        `hcl:"allowed_hosts,optional"`
+	MaxConcurrency   *int            `hcl:"max_concurrency,optional"`
+	MaxPerPlugin     *int            `hcl:"max_concurrency_per_plugin,optional"`
+	MaxResponseBytes *int64          `hcl:"max_response_bytes,optional"`
+	OAuth2           *oauth2Block    `hcl:"oauth2,block"`
+	APIKey           *connKeyBlock   `hcl:"api_key,block"`
+	Basic            *basicBlock     `hcl:"basic,block"`
+	Retry            *retryBlock     `hcl:"retry,block"`
+	Circuit          *circuitBlock   `hcl:"circuit,block"`
+	RateLimit        *rateLimitBlock `hcl:"rate_limit,block"`
+	Range            hcl.Range       `hcl:",def_range"`
 }
 
 type oauth2Block struct {
@@ -148,6 +152,11 @@ func (b *connectionBlock) connection() (*Connection, error) {
 	c := NewConnection(b.Name, nil)
 	c.AllowedHosts = b.AllowedHosts
 	var errs []error
+	if rl, err := b.RateLimit.rateLimit(b.Name); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.RateLimit = rl
+	}
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	base, tokenURL := "", ""

@@ -26,7 +26,7 @@ type Setting struct {
 }
 
 // secretFields are the fields that hold credentials, whatever their value.
-var secretFields = map[string]bool{"Password": true, "Keys": true, "ClientSecret": true, "HMACKey": true, "Value": true}
+var secretFields = map[string]bool{"Password": true, "Keys": true, "ClientSecret": true, "HMACKey": true, "Value": true, "EncryptionKey": true}
 
 // Settings flattens the configuration.
 func (c *Config) Settings() Settings {
@@ -180,7 +180,7 @@ func Diff(old, new Settings) []Change {
 var Fixed = []string{
 	"listen", "admin_listen", "metrics_listen", "plugin_dir", "max_body_bytes", "read_header_timeout", "read_timeout",
 	"idle_timeout", "shutdown_timeout", "shutdown_delay", "log_format", "sandbox", "sandbox_launcher", "plugin_uid",
-	"plugin_gid", "plugin_start_timeout", "audit", "tracing",
+	"plugin_gid", "plugin_start_timeout", "audit", "tracing", "cache",
 }
 
 // FixedChanges are the keys among changes that a running host cannot
