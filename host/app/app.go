@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +24,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-dev/switchboard/host/audit"
+	"github.com/switchboard-dev/switchboard/host/cache"
 	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/inbound"
@@ -56,7 +59,10 @@ type Host struct {
 
 	opts     Options
 	gatherer prometheus.Gatherer
-	tls      *tls.Config // the listener's, nil for plain HTTP; tlsCurrent is what it serves
+	promReg  *prometheus.Registry
+	cache    *cache.Cache  // nil: no action is cached
+	redis    *redis.Client // the cache store's and the shared rate limits', when Redis
+	tls      *tls.Config   // the listener's, nil for plain HTTP; tlsCurrent is what it serves
 	srv      *server.Server
 	srvOnce  sync.Once
 
@@ -225,7 +231,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	if promReg == nil {
 		promReg = prometheus.NewRegistry()
 	}
-	h.gatherer = promReg
+	h.gatherer, h.promReg = promReg, promReg
 	if tlsCfg, err := tlsConfig(cfg); err != nil {
 		return h, err
 	} else if tlsCfg != nil {
@@ -290,7 +296,10 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 	if err := promReg.Register(metrics.NewHost(func() bool { ok, _ := h.readiness(); return ok }, h.budgets)); err != nil {
 		return h, fmt.Errorf("metrics: %w", err)
 	}
-	popts := pipeline.Options{Observer: h.Metrics, Tracer: h.Tracing.Tracer}
+	if h.cache, err = h.newCache(cfg); err != nil {
+		return h, err
+	}
+	popts := pipeline.Options{Observer: h.Metrics, Tracer: h.Tracing.Tracer, Cache: h.cache}
 	if hasher != nil {
 		popts.Digester = hasher
 	}
@@ -450,6 +459,10 @@ func (h *Host) Close() {
 		h.Audit.Close()
 		h.Audit = nil
 	}
+	if h.redis != nil {
+		h.redis.Close()
+		h.redis = nil
+	}
 }
 
 // adminAPI is the host's admin API, as the server sees it.
@@ -466,6 +479,10 @@ func (a adminAPI) Reload(ctx context.Context, name string) (any, error) {
 }
 
 func (a adminAPI) Config() any { return a.h.ConfigView() }
+
+func (a adminAPI) PurgeCache(ctx context.Context, action string, input json.RawMessage, org string) (int, error) {
+	return a.h.PurgeCache(ctx, action, input, org)
+}
 
 func (a adminAPI) ReloadConfig(ctx context.Context, dryRun bool) (any, error) {
 	return a.h.Reload(ctx, dryRun)

@@ -166,7 +166,8 @@ func (h *Host) reload(ctx context.Context, res *ReloadResult) error {
 func pluginSettings(cfg *config.Config) catalog.Settings {
 	overrides := make(map[string]registry.Overrides, len(cfg.Actions))
 	for name, a := range cfg.Actions {
-		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC, ErrorsAsData: a.ErrorsAsData}
+		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC, ErrorsAsData: a.ErrorsAsData,
+			Cache: cachePolicy(a.Cache), CacheSecure: a.Cache != nil && a.Cache.AllowSecure}
 	}
 	return catalog.Settings{
 		Plugins:        cfg.Plugins,

@@ -42,6 +42,9 @@ type Record struct {
 	Validation         []Violation       `json:"validation,omitempty"`
 	InputHMAC          map[string]string `json:"inputHmac,omitempty"`
 	Outbound           []Outbound        `json:"outbound,omitempty"`
+	// Cache is what the response cache did: hit, miss, stale,
+	// stale_if_error; empty when the action is not cached.
+	Cache string `json:"cache,omitempty"`
 	// Claimed holds what an unauthenticated caller said of itself (request
 	// id, Genesys headers), which is not to be taken as fact; RequestID is
 	// then the host's own.

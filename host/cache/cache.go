@@ -123,6 +123,9 @@ type Status struct {
 	Result string        // hit, miss, stale, stale_if_error
 	TTL    time.Duration // remaining freshness; negative: stale by that much
 	Stored bool          // a miss whose output was stored
+	// Collapsed: a miss that waited for another request's invocation of
+	// the same key rather than making its own.
+	Collapsed bool
 	Status int           // stale_if_error: the status of the failure it hid
 	Detail string        // why, when the store stepped aside
 }
@@ -141,6 +144,9 @@ func (s Status) Header() string {
 		parts = append(parts, "fwd=uri-miss")
 		if s.Stored {
 			parts = append(parts, "stored")
+		}
+		if s.Collapsed {
+			parts = append(parts, "collapsed")
 		}
 	}
 	if s.Detail != "" {
@@ -209,12 +215,18 @@ func (c *Cache) Do(ctx, background context.Context, action, key string, p *Polic
 	case found && age < p.TTL+p.StaleWhileRevalidate:
 		c.obs.CacheRequest(action, "stale")
 		// One refresh per key at a time; nobody waits for it.
-		c.flight.DoChan("refresh\x00"+key, func() (any, error) { return c.fill(background, key, p, fetch) })
+		c.flight.DoChan("refresh\x00"+key, func() (any, error) {
+			return c.fill(context.WithValue(background, refreshKey{}, true), key, p, fetch)
+		})
 		return e.Output, Status{Result: "stale", TTL: p.TTL - age}, nil
 	}
 	// A miss: concurrent misses of one key share one invocation, which runs
 	// on even if its caller leaves, so that the others get its answer.
-	ch := c.flight.DoChan(key, func() (any, error) { return c.fill(context.WithoutCancel(ctx), key, p, fetch) })
+	ran := false // only the caller whose function runs invokes; the others are collapsed into it
+	ch := c.flight.DoChan(key, func() (any, error) {
+		ran = true
+		return c.fill(context.WithoutCancel(ctx), key, p, fetch)
+	})
 	var r singleflight.Result
 	select {
 	case r = <-ch:
@@ -223,7 +235,7 @@ func (c *Cache) Do(ctx, background context.Context, action, key string, p *Polic
 	}
 	if r.Err == nil {
 		c.obs.CacheRequest(action, "miss")
-		return r.Val.([]byte), Status{Result: "miss", Stored: !c.down.Load()}, nil
+		return r.Val.([]byte), Status{Result: "miss", Stored: ran && !c.down.Load(), Collapsed: !ran}, nil
 	}
 	if found && age < p.TTL+p.StaleIfError {
 		c.obs.CacheRequest(action, "stale_if_error")
@@ -232,6 +244,12 @@ func (c *Cache) Do(ctx, background context.Context, action, key string, p *Polic
 	c.obs.CacheRequest(action, "miss")
 	return nil, Status{Result: "miss"}, r.Err
 }
+
+type refreshKey struct{}
+
+// Refreshing reports whether a Fetch runs as a background refresh (served
+// stale already), not for a caller who waits.
+func Refreshing(ctx context.Context) bool { return ctx.Value(refreshKey{}) != nil }
 
 // fill invokes and stores a success.
 func (c *Cache) fill(ctx context.Context, key string, p *Policy, fetch Fetch) ([]byte, error) {

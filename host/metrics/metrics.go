@@ -40,6 +40,13 @@ type Metrics struct {
 	reloadedAt prometheus.Gauge
 	reloadOK   prometheus.Gauge
 
+	cacheRequests  *prometheus.CounterVec
+	cacheEvictions prometheus.Counter
+	cacheStoreUp   prometheus.Gauge
+	rateWaits      *prometheus.CounterVec
+	rateRefusals   *prometheus.CounterVec
+	rateFallback   *prometheus.GaugeVec
+
 	mu       sync.Mutex
 	circuits map[string]string // connection and plugin → state, for the one-hot gauge
 }
@@ -115,6 +122,30 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "switchboard_config_last_reload_successful",
 			Help: "1 when the last reload applied the config file (or none was tried), 0 when it was refused and an older config is in effect.",
 		}),
+		cacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_cache_requests_total",
+			Help: "Lookups of cached actions by result: hit, miss, stale (served while refreshed), stale_if_error (served while the plugin or downstream fails).",
+		}, []string{"action", "result"}),
+		cacheEvictions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_cache_evictions_total",
+			Help: "Entries the memory store evicted to stay within max_bytes.",
+		}),
+		cacheStoreUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_cache_store_up",
+			Help: "1 while the cache store answers; 0 while it fails and requests go to the plugins uncached.",
+		}),
+		rateWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_rate_limit_waits_total",
+			Help: "Downstream attempts that waited for their turn under the connection's rate_limit.",
+		}, []string{"connection"}),
+		rateRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_rate_limited_total",
+			Help: "Downstream calls refused with 429 rate_limited: no turn within their deadline.",
+		}, []string{"connection"}),
+		rateFallback: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_outbound_rate_limit_local",
+			Help: "1 while a shared rate limit runs on this replica's local share because Redis fails.",
+		}, []string{"connection"}),
 		circuits: map[string]string{},
 	}
 	m.reloadOK.Set(1)
@@ -124,7 +155,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		m.requests, m.duration, m.inflight, m.validation, m.auditFailures, m.authFailures,
 		m.outRequests, m.outAttempts, m.outRetries, m.outDuration, m.attemptDur, m.circuit, m.tokens,
-		m.reloads, m.reloadedAt, m.reloadOK,
+		m.reloads, m.reloadedAt, m.reloadOK, m.cacheRequests, m.cacheEvictions, m.cacheStoreUp,
+		m.rateWaits, m.rateRefusals, m.rateFallback,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -143,6 +175,31 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) Request(action string, status int, code string, d time.Duration) {
 	m.requests.WithLabelValues(action, strconv.Itoa(status), code).Inc()
 	m.duration.WithLabelValues(action).Observe(d.Seconds())
+}
+
+// CacheRequest counts one lookup of a cached action.
+func (m *Metrics) CacheRequest(action, result string) {
+	m.cacheRequests.WithLabelValues(action, result).Inc()
+}
+
+// CacheStore says whether the cache store answers.
+func (m *Metrics) CacheStore(up bool) {
+	if up {
+		m.cacheStoreUp.Set(1)
+	} else {
+		m.cacheStoreUp.Set(0)
+	}
+}
+
+// CacheEvicted counts an entry evicted for room.
+func (m *Metrics) CacheEvicted() { m.cacheEvictions.Inc() }
+
+// RegisterCacheBytes exposes the memory store's size.
+func RegisterCacheBytes(reg prometheus.Registerer, bytes func() uint64) error {
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "switchboard_cache_bytes",
+		Help: "Bytes the memory cache holds (keys, outputs and per-entry overhead), within max_bytes.",
+	}, func() float64 { return float64(bytes()) }))
 }
 
 // ConfigReload counts a reload: applied (ok) or refused.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
+	"github.com/switchboard-dev/switchboard/host/cache"
 	"github.com/switchboard-dev/switchboard/host/mapping"
 	"github.com/switchboard-dev/switchboard/host/registry"
 )
@@ -28,6 +29,7 @@ import (
 // safe for concurrent use.
 type Pipeline struct {
 	registry    *registry.Registry
+	cache       *cache.Cache
 	obs         Observer
 	digest      Digester
 	tracer      trace.Tracer
@@ -55,6 +57,9 @@ type Options struct {
 	// Tracer makes a span for each plugin invocation; its trace context
 	// travels to the plugin in the metadata ("traceparent").
 	Tracer trace.Tracer
+	// Cache answers the actions that have a cache policy; nil: none is
+	// cached.
+	Cache *cache.Cache
 }
 
 type nopObserver struct{}
@@ -63,7 +68,7 @@ func (nopObserver) ValidationFailed(string, string) {}
 
 // New returns a pipeline over reg.
 func New(reg *registry.Registry, opts Options) *Pipeline {
-	p := &Pipeline{registry: reg, obs: opts.Observer, digest: opts.Digester, tracer: opts.Tracer}
+	p := &Pipeline{registry: reg, obs: opts.Observer, digest: opts.Digester, tracer: opts.Tracer, cache: opts.Cache}
 	if p.obs == nil {
 		p.obs = nopObserver{}
 	}
@@ -110,6 +115,8 @@ type Result struct {
 	// Output is the plugin's output JSON, validated and passed through as the
 	// plugin encoded it.
 	Output []byte
+	// Cache is what the cache did; nil when the action is not cached.
+	Cache *cache.Status
 }
 
 // Run runs one invocation. Its error is always an *apierr.Error.
@@ -166,6 +173,39 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 		}
 	}
 
+	if a.Cache != nil && p.cache != nil {
+		key, err := cache.Key(a.Name, a.Contract, c.Metadata.OrganizationID, a.Cache, input)
+		if err == nil {
+			fetch := func(ctx context.Context) ([]byte, error) {
+				if cache.Refreshing(ctx) { // a background refresh: not this request's
+					return p.invoke(ctx, a, c, &audit.Record{}, tracer{}, metadata, inputJSON)
+				}
+				return p.invoke(ctx, a, c, rec, t, metadata, inputJSON)
+			}
+			out, st, err := p.cache.Do(ctx, context.Background(), a.Name, key, a.Cache, fetch, func(err error) int { return apierr.From(err).Status })
+			res.Cache, rec.Cache = &st, st.Result
+			if err != nil {
+				return res, apierr.From(err)
+			}
+			if t.on() {
+				t.start()
+				t.done("cache", st.Header(), nil)
+			}
+			res.Output = out
+			return res, nil
+		}
+	}
+	out, err := p.invoke(ctx, a, c, rec, t, metadata, inputJSON)
+	if err != nil {
+		return res, err
+	}
+	res.Output = out
+	return res, nil
+}
+
+// invoke calls the plugin within the action's budget and validates its
+// output: the output, or the failure as an *apierr.Error.
+func (p *Pipeline) invoke(ctx context.Context, a *registry.Action, c *Call, rec *audit.Record, t tracer, metadata map[string]string, inputJSON []byte) ([]byte, error) {
 	t.start()
 	ctx, cancel := context.WithTimeout(ctx, a.Timeout-Margin(a.Timeout))
 	defer cancel()
@@ -195,7 +235,7 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 		t.done("invoke", fmt.Sprintf("plugin %s, budget %v", a.Plugin.Name, a.Timeout), err)
 	}
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 
 	t.start()
@@ -210,10 +250,9 @@ func (p *Pipeline) Run(ctx context.Context, c *Call) (Result, error) {
 	}
 	if err != nil {
 		p.validationFailed(rec, a, "output", err)
-		return res, err
+		return nil, err
 	}
-	res.Output = out
-	return res, nil
+	return out, nil
 }
 
 // invokeFailed decides what a failed invocation answers. It is the one

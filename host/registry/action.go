@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/audit"
+	"github.com/switchboard-dev/switchboard/host/cache"
 	"github.com/switchboard-dev/switchboard/host/jsonptr"
 	"github.com/switchboard-dev/switchboard/host/mapping"
 	"github.com/switchboard-dev/switchboard/sdk/contract"
@@ -87,6 +91,13 @@ type Action struct {
 	// AuditPlugin identifies the plugin in audit records; shared, read-only.
 	AuditPlugin *audit.Plugin
 
+	// Cache is how its answers are cached; nil: not cached (no policy, or
+	// a secure action the config does not allow to be).
+	Cache *cache.Policy
+	// Contract identifies the action's contract (version, schemas, errors
+	// mode): cache entries of another contract are never read.
+	Contract string
+
 	input, output *jsonschema.Schema // nil: any object
 	invoker       Invoker
 	desc          Description // what the plugin declared, for WithOverrides
@@ -98,6 +109,8 @@ type Overrides struct {
 	Mapping      []mapping.Rule // nil: keep the plugin's
 	AuditHMAC    []string       // JSON pointers of input fields to digest in audit records
 	ErrorsAsData bool           // errors = "data"
+	Cache        *cache.Policy  // nil: not cached
+	CacheSecure  bool           // cache { allow_secure = true }: cache it even if secure
 }
 
 // Options are the host-wide settings an action is built with.
@@ -154,6 +167,11 @@ func NewAction(desc Description, plugin Plugin, inv Invoker, ov Overrides, opts 
 		}
 	}
 
+	if ov.Cache != nil && (!desc.Secure || ov.CacheSecure) {
+		a.Cache = ov.Cache
+	}
+	a.Contract = contractDigest(desc, ov.ErrorsAsData)
+
 	rules := ov.Mapping
 	if rules == nil {
 		rules = desc.Mapping
@@ -172,6 +190,17 @@ func NewAction(desc Description, plugin Plugin, inv Invoker, ov Overrides, opts 
 // budget, mapping, audit digests or errors mode. a is left as it was.
 func (a *Action) WithOverrides(ov Overrides, opts Options) (*Action, error) {
 	return NewAction(a.desc, a.Plugin, a.invoker, ov, opts)
+}
+
+// contractDigest is a digest of what a cached output depends on besides
+// the input: the version, both schemas and the errors mode.
+func contractDigest(desc Description, errorsAsData bool) string {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(desc.Name), []byte(desc.Version), desc.InputSchema, desc.OutputSchema, []byte(strconv.FormatBool(errorsAsData))} {
+		fmt.Fprintf(h, "%d:", len(part))
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // dataFields are what errors = "data" adds to an action's output.

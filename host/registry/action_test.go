@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/host/cache"
 )
 
 // TestBudget: the config's timeout wins over the plugin's, which wins over
@@ -55,5 +57,46 @@ func TestSnapshotRefusesTwoActionsOfOneName(t *testing.T) {
 	b, _ := NewAction(Description{Name: "a"}, Plugin{Name: "q"}, nil, Overrides{}, Options{})
 	if _, err := NewSnapshot(a, b); err == nil || !strings.Contains(err.Error(), `plugin "p" and plugin "q"`) {
 		t.Errorf("NewSnapshot: %v", err)
+	}
+}
+
+// TestCachePolicy: a secure action is cached only when the config allows
+// it; the contract digest follows the schemas, the version and the errors
+// mode, and nothing else.
+func TestCachePolicy(t *testing.T) {
+	p := &cache.Policy{TTL: time.Minute}
+	desc := Description{Name: "lookup", InputSchema: []byte(`{"type":"object"}`)}
+	build := func(d Description, ov Overrides) *Action {
+		t.Helper()
+		a, err := NewAction(d, Plugin{Name: "p"}, nil, ov, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := build(desc, Overrides{Cache: p}); a.Cache != p {
+		t.Error("the policy was not applied")
+	}
+	secure := desc
+	secure.Secure = true
+	if a := build(secure, Overrides{Cache: p}); a.Cache != nil {
+		t.Error("a secure action is cached without allow_secure")
+	}
+	if a := build(secure, Overrides{Cache: p, CacheSecure: true}); a.Cache != p {
+		t.Error("allow_secure was not applied")
+	}
+	base := build(desc, Overrides{}).Contract
+	v2 := desc
+	v2.Version = "2.0.0"
+	schema := desc
+	schema.OutputSchema = []byte(`{"type":"object","properties":{"a":{"type":"string"}}}`)
+	for name, c := range map[string]string{"version": build(v2, Overrides{}).Contract, "schema": build(schema, Overrides{}).Contract,
+		"errors mode": build(desc, Overrides{ErrorsAsData: true}).Contract} {
+		if c == base {
+			t.Errorf("another %s, the same contract", name)
+		}
+	}
+	if build(desc, Overrides{Timeout: time.Second}).Contract != base {
+		t.Error("a budget changed the contract")
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -435,6 +436,16 @@ type fakeAdmin struct {
 
 func (a *fakeAdmin) Config() any { return map[string]string{"digest": "d1"} }
 
+func (a *fakeAdmin) PurgeCache(_ context.Context, action string, input json.RawMessage, org string) (int, error) {
+	if action != "echo" {
+		return 0, ErrUnknownAction
+	}
+	if len(input) > 0 {
+		return 1, nil
+	}
+	return 7, nil
+}
+
 func (a *fakeAdmin) ReloadConfig(_ context.Context, dryRun bool) (any, error) {
 	if a.refuse.Load() {
 		return map[string]any{"ok": false}, errors.New("t.hcl:3: an argument named \"listen_port\" is not expected here")
@@ -481,6 +492,33 @@ func TestConfigRoutes(t *testing.T) {
 	a := f.send(t, "POST", "/admin/config/reload", "application/json", "", nil)
 	if e := a.errorBody(t); a.status != 422 || e.Code != "config_refused" || !strings.Contains(e.Message, "listen_port") || !strings.Contains(e.Message, "the one in effect stays") {
 		t.Errorf("refused reload: %d %s", a.status, a.body)
+	}
+}
+
+// TestPurgeRoute: DELETE /admin/cache/{action} purges the action, or with
+// a JSON body one input's entry; other methods, other content types and
+// other sites are refused.
+func TestPurgeRoute(t *testing.T) {
+	t.Parallel()
+	f := serve(t, func(o *Options) { o.Admin = &fakeAdmin{} })
+	for _, c := range []struct {
+		method, path, ctype, body string
+		header                    map[string]string
+		status                    int
+		want                      string
+	}{
+		{"DELETE", "/admin/cache/echo", "", "", nil, 200, `"purged": 7`},
+		{"DELETE", "/admin/cache/echo", "application/json", `{"input":{"message":"x"},"organizationId":"o"}`, nil, 200, `"purged": 1`},
+		{"DELETE", "/admin/cache/nope", "", "", nil, 404, "action_not_found"},
+		{"POST", "/admin/cache/echo", "application/json", "", nil, 405, "method_not_allowed"},
+		{"DELETE", "/admin/cache/echo", "text/plain", `{"input":{}}`, nil, 415, "unsupported_media_type"},
+		{"DELETE", "/admin/cache/echo", "application/json", `{"inputs":{}}`, nil, 400, "invalid_json"},
+		{"DELETE", "/admin/cache/echo", "", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross_origin_refused"},
+	} {
+		a := f.send(t, c.method, c.path, c.ctype, c.body, c.header)
+		if a.status != c.status || !strings.Contains(string(a.body), c.want) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", c.method, c.path, c.body, a.status, a.body, c.status, c.want)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -89,7 +90,14 @@ type Admin interface {
 	// of it (dryRun: neither, it says what would change). Its body is the
 	// answer either way; err is why the config was refused.
 	ReloadConfig(ctx context.Context, dryRun bool) (any, error)
+	// PurgeCache removes an action's cached answers, or with input (the
+	// action's input object) the one of that input and organization, and
+	// says how many; ErrUnknownAction when no action has the name.
+	PurgeCache(ctx context.Context, action string, input json.RawMessage, org string) (int, error)
 }
+
+// ErrUnknownAction is Admin.PurgeCache's answer for a name no action has.
+var ErrUnknownAction = errors.New("no action by that name")
 
 // ErrUnknownPlugin is Admin.Reload's answer for a name no plugin has.
 var ErrUnknownPlugin = errors.New("no plugin by that name")
@@ -181,6 +189,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, auth bool) {
 	mux.HandleFunc("/admin/plugins/{name}/reload", s.exchange("/admin/plugins/{name}/reload", auth, s.handleReload))
 	mux.HandleFunc("/admin/config", s.exchange("/admin/config", auth, s.handleConfig))
 	mux.HandleFunc("/admin/config/reload", s.exchange("/admin/config/reload", auth, s.handleConfigReload))
+	mux.HandleFunc("/admin/cache/{action}", s.exchange("/admin/cache/{action}", auth, s.handlePurge))
 	if !auth {
 		mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
 	}
@@ -438,6 +447,7 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request, x *exchang
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: r.PathValue("name"), RequestID: x.id, Metadata: x.md, Body: body, Record: x.rec,
 	})
+	cacheStatus(w, res)
 	return x.answer(pipeline.Answer(res, s.notReady(err)))
 }
 
@@ -497,7 +507,15 @@ func (s *Server) handleEnvelope(w http.ResponseWriter, r *http.Request, x *excha
 	res, err := s.opts.Pipeline.Run(r.Context(), &pipeline.Call{
 		Action: env.Action, RequestID: x.id, Metadata: x.md, Body: env.Data, Record: x.rec,
 	})
+	cacheStatus(w, res)
 	return x.answer(pipeline.Envelope(x.id, pipeline.Answer(res, s.notReady(err))))
+}
+
+// cacheStatus says what the response cache did (RFC 9211).
+func cacheStatus(w http.ResponseWriter, res pipeline.Result) {
+	if res.Cache != nil {
+		w.Header().Set("Cache-Status", res.Cache.Header())
+	}
 }
 
 // handleToken is the token endpoint of Genesys Cloud's User Defined
@@ -606,6 +624,41 @@ func (s *Server) handleConfigReload(w http.ResponseWriter, r *http.Request, x *e
 	return indentJSON(v), nil
 }
 
+// handlePurge is DELETE /admin/cache/{action}, with an optional JSON body
+// {"input": {…}, "organizationId": "…"} naming one entry.
+func (s *Server) handlePurge(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	if r.Method != http.MethodDelete {
+		w.Header()["Allow"] = []string{http.MethodDelete}
+		return nil, apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "use DELETE, not %s", truncate(r.Method))
+	}
+	var one struct {
+		Input          json.RawMessage `json:"input"`
+		OrganizationID string          `json:"organizationId"`
+	}
+	if body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20)); err != nil {
+		return nil, apierr.Wrap(err, http.StatusRequestEntityTooLarge, "body_too_large", "the body is over 1 MiB")
+	} else if len(bytes.TrimSpace(body)) > 0 {
+		if err := checkJSONType(r); err != nil {
+			return nil, err
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&one); err != nil {
+			return nil, apierr.Wrap(err, http.StatusBadRequest, "invalid_json", "the body is {\"input\": {…}, \"organizationId\": \"…\"}: %v", err)
+		}
+	}
+	action := r.PathValue("action")
+	n, err := s.opts.Admin.PurgeCache(r.Context(), action, one.Input, one.OrganizationID)
+	switch {
+	case errors.Is(err, ErrUnknownAction):
+		return nil, apierr.New(http.StatusNotFound, "action_not_found", "no action named %q", truncate(action))
+	case err != nil:
+		return nil, apierr.Wrap(err, http.StatusBadRequest, "purge_failed", "the cache of %q was not purged: %v", truncate(action), err)
+	}
+	s.logger.Info("cache purged", "action", action, "entries", n, "one", len(one.Input) > 0, "request_id", x.id, "principal", x.rec.Principal.ID)
+	return indentJSON(map[string]any{"action": action, "purged": n}), nil
+}
+
 func indentJSON(v any) []byte {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return append(b, '\n')
@@ -636,6 +689,12 @@ func checkAdminPost(w http.ResponseWriter, r *http.Request) error {
 		w.Header()["Allow"] = allowPost
 		return apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "use POST, not %s", truncate(r.Method))
 	}
+	return checkJSONType(r)
+}
+
+// checkJSONType refuses an admin request body that is not JSON: a web
+// page can make a browser send a form or text, never JSON.
+func checkJSONType(r *http.Request) error {
 	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 	if mt = strings.ToLower(strings.TrimSpace(mt)); mt != "application/json" {
 		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "admin API requests must be sent with Content-Type: application/json")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +25,9 @@ func (panicking) Plugins() any                                                 {
 func (panicking) Reload(context.Context, string) (any, error)                  { panic("boom") }
 func (panicking) Config() any                                                  { panic("boom") }
 func (panicking) ReloadConfig(context.Context, bool) (any, error)              { panic("boom") }
+func (panicking) PurgeCache(context.Context, string, json.RawMessage, string) (int, error) {
+	panic("boom")
+}
 
 // TestPanicsBecomeAudited500s: a panic anywhere in the request path — the
 // pipeline's invoker, the admin API — answers 500 internal_error, and the
