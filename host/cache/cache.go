@@ -126,8 +126,8 @@ type Status struct {
 	// Collapsed: a miss that waited for another request's invocation of
 	// the same key rather than making its own.
 	Collapsed bool
-	Status int           // stale_if_error: the status of the failure it hid
-	Detail string        // why, when the store stepped aside
+	Status    int    // stale_if_error: the status of the failure it hid
+	Detail    string // why, when the store stepped aside
 }
 
 // Header is the Cache-Status field value.

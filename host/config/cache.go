@@ -62,11 +62,11 @@ type RateLimit struct {
 }
 
 type cacheBlock struct {
-	Store         *string      `hcl:"store,optional"`
-	MaxBytes      *int64       `hcl:"max_bytes,optional"`
-	EncryptionKey *string      `hcl:"encryption_key,optional"`
-	Redis         *redisBlock  `hcl:"redis,block"`
-	Range         hcl.Range    `hcl:",def_range"`
+	Store         *string     `hcl:"store,optional"`
+	MaxBytes      *int64      `hcl:"max_bytes,optional"`
+	EncryptionKey *string     `hcl:"encryption_key,optional"`
+	Redis         *redisBlock `hcl:"redis,block"`
+	Range         hcl.Range   `hcl:",def_range"`
 }
 
 type redisBlock struct {
