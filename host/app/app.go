@@ -60,9 +60,10 @@ type Host struct {
 	opts     Options
 	gatherer prometheus.Gatherer
 	promReg  *prometheus.Registry
-	cache    *cache.Cache  // nil: no action is cached
-	redis    *redis.Client // the cache store's and the shared rate limits', when Redis
-	tls      *tls.Config   // the listener's, nil for plain HTTP; tlsCurrent is what it serves
+	cache    *cache.Cache     // nil: no action is cached
+	redis    *redis.Client    // the cache store's and the shared rate limits', when Redis
+	shared   *outbound.Shared // rate limits across replicas, with Redis
+	tls      *tls.Config      // the listener's, nil for plain HTTP; tlsCurrent is what it serves
 	srv      *server.Server
 	srvOnce  sync.Once
 
@@ -261,9 +262,16 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 		}
 	}
 
-	h.Outbound = outbound.NewPool(cfg.Connections, outbound.Options{
-		Observer: h.Metrics.Outbound(), UserAgent: "switchboard/" + Version(), Tracer: h.Tracing.Tracer,
-	})
+	oopts := outbound.Options{Observer: h.Metrics.Outbound(), UserAgent: "switchboard/" + Version(), Tracer: h.Tracing.Tracer}
+	if c := cfg.Cache; c != nil && c.Store == config.CacheRedis {
+		if h.redis, err = redisClient(c.Redis); err != nil {
+			return h, err
+		}
+		redis.SetLogger(redisLog{logger.Named("redis")})
+		h.shared = outbound.NewShared(h.redis, logger.Named("ratelimit"))
+		oopts.Shared = h.shared
+	}
+	h.Outbound = outbound.NewPool(cfg.Connections, oopts)
 	set := pluginSettings(cfg)
 	h.Plugins, err = catalog.NewSupervisor(catalog.Options{
 		Dir:      cfg.PluginDir,
@@ -337,6 +345,9 @@ func (h *Host) Load(ctx context.Context) ([]catalog.Problem, error) {
 	go func() { h.pluginsDone <- h.Plugins.Run(runCtx) }()
 	if h.DevGenesys != nil {
 		go h.DevGenesys.Run(runCtx)
+	}
+	if h.shared != nil {
+		go h.shared.Run(runCtx)
 	}
 	select {
 	case <-h.Plugins.Loaded():

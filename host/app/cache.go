@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-dev/switchboard/host/cache"
@@ -27,7 +28,7 @@ func redisClient(r *config.Redis) (*redis.Client, error) {
 	opts := &redis.Options{
 		Addr: r.Address, Username: r.Username, Password: r.Password, DB: r.DB,
 		DialTimeout: 500 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
-		PoolTimeout: 200 * time.Millisecond, MaxRetries: -1,
+		PoolTimeout: 200 * time.Millisecond, MaxRetries: -1, DialerRetries: 1,
 	}
 	if t := r.TLS; t != nil {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
@@ -57,12 +58,8 @@ func (h *Host) newCache(cfg *config.Config) (*cache.Cache, error) {
 	var store cache.Store
 	switch c.Store {
 	case config.CacheRedis:
-		client, err := redisClient(c.Redis)
-		if err != nil {
-			return nil, err
-		}
-		h.redis = client
-		if store, err = cache.NewRedis(client, c.EncryptionKey); err != nil {
+		var err error
+		if store, err = cache.NewRedis(h.redis, c.EncryptionKey); err != nil {
 			return nil, err
 		}
 	default:
@@ -76,6 +73,15 @@ func (h *Host) newCache(cfg *config.Config) (*cache.Cache, error) {
 		store = m
 	}
 	return cache.New(store, cache.Options{Observer: h.Metrics, Logger: h.Logger.Named("cache")}), nil
+}
+
+// redisLog sends go-redis's own messages (dial retries) to the host's log
+// at debug level; the cache and the rate limits say at error level when
+// Redis fails and when it is back.
+type redisLog struct{ l hclog.Logger }
+
+func (r redisLog) Printf(_ context.Context, format string, v ...any) {
+	r.l.Debug(fmt.Sprintf(format, v...))
 }
 
 // cachePolicy is an action's cache block as the cache applies it.

@@ -88,6 +88,10 @@ func (h *Host) Run(ctx context.Context) error {
 		}, func(error) { close(done) })
 	}
 
+	if h.shared != nil { // this replica's presence, which sizes the rate limits' local shares
+		sharedCtx, stopShared := context.WithCancel(context.Background())
+		g.Add(func() error { h.shared.Run(sharedCtx); return nil }, func(error) { stopShared() })
+	}
 	if every := h.opts.WatchConfig; every > 0 && h.opts.ReadConfig != nil {
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		g.Add(func() error { h.watchConfig(watchCtx, every); return nil }, func(error) { stopWatch() })

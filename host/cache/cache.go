@@ -225,6 +225,10 @@ func (c *Cache) Do(ctx, background context.Context, action, key string, p *Polic
 	ran := false // only the caller whose function runs invokes; the others are collapsed into it
 	ch := c.flight.DoChan(key, func() (any, error) {
 		ran = true
+		// Another flight may have stored it since this request looked.
+		if e, ok := c.get(context.WithoutCancel(ctx), key); ok && c.now().Sub(e.Stored) < p.TTL {
+			return e.Output, nil
+		}
 		return c.fill(context.WithoutCancel(ctx), key, p, fetch)
 	})
 	var r singleflight.Result

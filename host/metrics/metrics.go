@@ -250,6 +250,16 @@ func (o OutboundObserver) Attempt(conn string, status int, d time.Duration) {
 
 func (o OutboundObserver) Retry(conn string) { o.m.outRetries.WithLabelValues(conn).Inc() }
 
+func (o OutboundObserver) RateLimitWait(conn string) { o.m.rateWaits.WithLabelValues(conn).Inc() }
+func (o OutboundObserver) RateLimited(conn string)   { o.m.rateRefusals.WithLabelValues(conn).Inc() }
+func (o OutboundObserver) RateLimitLocal(conn string, local bool) {
+	v := 0.0
+	if local {
+		v = 1
+	}
+	o.m.rateFallback.WithLabelValues(conn).Set(v)
+}
+
 func (o OutboundObserver) TokenRefresh(conn string, err error) {
 	result := "ok"
 	if err != nil {

@@ -88,6 +88,7 @@ type Connection struct {
 	maxResponse int64
 	obs         Observer
 	tracer      trace.Tracer // nil: no spans
+	limit       *limiter     // nil: no rate_limit
 }
 
 // Options are host-wide settings for connections.
@@ -99,6 +100,8 @@ type Options struct {
 	Transport http.RoundTripper
 	// UserAgent is sent when the plugin sets none.
 	UserAgent string
+	// Shared, when set, makes rate limits hold across replicas (Redis).
+	Shared *Shared
 	// Now is the clock OAuth token expiry is judged by; nil means time.Now.
 	Now func() time.Time
 	// Tracer makes a span per attempt and sends its traceparent downstream;
@@ -130,6 +133,7 @@ func NewConnection(cfg *config.Connection, opts Options) *Connection {
 		obs:         obs,
 		tracer:      opts.Tracer,
 	}
+	c.limit = newLimiter(cfg.Name, cfg.RateLimit, opts.Shared, obs)
 	for _, h := range cfg.AllowedHosts {
 		c.hosts[strings.ToLower(h)] = true
 	}
@@ -246,7 +250,7 @@ func (c *Connection) Do(ctx context.Context, call *Call) (*Response, error) {
 		r, n, err := c.attempt(ctx, sh, target, call)
 		attempts += n
 		switch {
-		case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
+		case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) || errors.Is(err, errRateLimited):
 			return nil, backoff.Permanent(err)
 		case err != nil:
 			return nil, err
@@ -285,8 +289,8 @@ func (c *Connection) attempt(ctx context.Context, sh *share, target Target, call
 	}
 	r, n, err := c.sendWithAuth(ctx, target, call)
 	switch {
-	case err != nil && ctx.Err() != nil:
-		done(errCallerGone)
+	case err != nil && (ctx.Err() != nil || errors.Is(err, errRateLimited)):
+		done(errCallerGone) // neither says anything of the downstream's health
 	case err != nil:
 		done(err)
 	case r.Status >= 500 && r.Status != http.StatusNotImplemented:
@@ -329,6 +333,9 @@ func (c *Connection) send(ctx context.Context, target Target, call *Call, auth a
 	method, body, header := call.Method, call.Body, call.Header
 	var hops []Redirect
 	for {
+		if err := c.limit.wait(ctx); err != nil {
+			return nil, err
+		}
 		r, err := c.sendOnce(ctx, target, method, header, body, auth)
 		if err != nil {
 			return nil, err

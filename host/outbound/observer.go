@@ -20,6 +20,13 @@ type Observer interface {
 	// CircuitState reports the new state of one plugin's breaker on the
 	// connection: closed, open, half-open.
 	CircuitState(conn, plugin, state string)
+	// RateLimitWait is a request that waited for its turn; RateLimited one
+	// refused (429 rate_limited): no turn within its deadline.
+	RateLimitWait(conn string)
+	RateLimited(conn string)
+	// RateLimitLocal: the shared limit is unavailable (Redis fails) and
+	// this replica keeps to its local share; false when it is back.
+	RateLimitLocal(conn string, local bool)
 }
 
 type nopObserver struct{}
@@ -29,6 +36,9 @@ func (nopObserver) Attempt(string, int, time.Duration)      {}
 func (nopObserver) Retry(string)                            {}
 func (nopObserver) TokenRefresh(string, error)              {}
 func (nopObserver) CircuitState(string, string, string)     {}
+func (nopObserver) RateLimitWait(string)                    {}
+func (nopObserver) RateLimited(string)                      {}
+func (nopObserver) RateLimitLocal(string, bool)             {}
 
 // Counters counts what an Observer sees, by connection. Safe for concurrent use.
 type Counters struct {
@@ -46,6 +56,9 @@ type ConnectionCounts struct {
 	TokenRefreshes   int64
 	TokenFailures    int64
 	Circuit          map[string]string // plugin → breaker state
+	RateLimitWaits   int64
+	RateLimited      int64
+	RateLimitLocal   bool
 }
 
 func (c *Counters) conn(name string) *ConnectionCounts {
@@ -115,6 +128,14 @@ func (c *Counters) CircuitState(conn, plugin, state string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.conn(conn).Circuit[plugin] = state
+}
+
+func (c *Counters) RateLimitWait(conn string) { c.mu.Lock(); c.conn(conn).RateLimitWaits++; c.mu.Unlock() }
+func (c *Counters) RateLimited(conn string)   { c.mu.Lock(); c.conn(conn).RateLimited++; c.mu.Unlock() }
+func (c *Counters) RateLimitLocal(conn string, local bool) {
+	c.mu.Lock()
+	c.conn(conn).RateLimitLocal = local
+	c.mu.Unlock()
 }
 
 var (
