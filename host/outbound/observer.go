@@ -130,8 +130,12 @@ func (c *Counters) CircuitState(conn, plugin, state string) {
 	c.conn(conn).Circuit[plugin] = state
 }
 
-func (c *Counters) RateLimitWait(conn string) { c.mu.Lock(); c.conn(conn).RateLimitWaits++; c.mu.Unlock() }
-func (c *Counters) RateLimited(conn string)   { c.mu.Lock(); c.conn(conn).RateLimited++; c.mu.Unlock() }
+func (c *Counters) RateLimitWait(conn string) {
+	c.mu.Lock()
+	c.conn(conn).RateLimitWaits++
+	c.mu.Unlock()
+}
+func (c *Counters) RateLimited(conn string) { c.mu.Lock(); c.conn(conn).RateLimited++; c.mu.Unlock() }
 func (c *Counters) RateLimitLocal(conn string, local bool) {
 	c.mu.Lock()
 	c.conn(conn).RateLimitLocal = local
