@@ -3,6 +3,7 @@ package sdk
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error is a failure a handler returns to choose the answer Genesys Cloud
@@ -20,6 +21,10 @@ type Error struct {
 	Message string
 	// Retryable tells the caller that the same request may succeed later.
 	Retryable bool
+	// RetryAfter, when set, is when (the host sends it as Retry-After). The
+	// host sets it on its own refusals, 429 rate_limited say, so a handler
+	// that returns the error it got passes it on.
+	RetryAfter time.Duration
 }
 
 // Errorf returns an *Error with the given status and code and a formatted

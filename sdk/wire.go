@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -148,10 +149,11 @@ func fromOutboundResponse(resp *pluginv1.OutboundResponse, hr *http.Request) *ht
 // toStatus carries a typed error to the host (pluginv1.ErrorStatus).
 func toStatus(e *Error) error {
 	return pluginv1.ErrorStatus(&pluginv1.Error{
-		Code:       e.Code,
-		Message:    e.Message,
-		HttpStatus: int32(e.Status),
-		Retryable:  e.Retryable,
+		Code:         e.Code,
+		Message:      e.Message,
+		HttpStatus:   int32(e.Status),
+		Retryable:    e.Retryable,
+		RetryAfterMs: e.RetryAfter.Milliseconds(),
 	})
 }
 
@@ -159,7 +161,8 @@ func toStatus(e *Error) error {
 // an *Error; ctx is the call's.
 func fromStatus(ctx context.Context, err error) *Error {
 	if e, ok := pluginv1.ErrorFromStatus(err); ok {
-		return &Error{Status: int(e.GetHttpStatus()), Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable()}
+		return &Error{Status: int(e.GetHttpStatus()), Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable(),
+			RetryAfter: time.Duration(e.GetRetryAfterMs()) * time.Millisecond}
 	}
 	st := status.Convert(err)
 	switch {

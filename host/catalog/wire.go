@@ -7,6 +7,7 @@ package catalog
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/switchboard-dev/switchboard/host/apierr"
 	"github.com/switchboard-dev/switchboard/host/mapping"
@@ -69,12 +70,14 @@ func fromError(err error) (*apierr.Error, bool) {
 	if s < 400 || s > 599 {
 		s = http.StatusInternalServerError
 	}
-	return &apierr.Error{Status: s, Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable()}, true
+	return &apierr.Error{Status: s, Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable(),
+		RetryAfter: min(time.Duration(max(e.GetRetryAfterMs(), 0))*time.Millisecond, time.Hour)}, true
 }
 
 // toError carries a host error to the plugin, as plugins carry theirs.
 func toError(e *apierr.Error) error {
-	return pluginv1.ErrorStatus(&pluginv1.Error{Code: e.Code, Message: e.Message, HttpStatus: int32(e.Status), Retryable: e.Retryable})
+	return pluginv1.ErrorStatus(&pluginv1.Error{Code: e.Code, Message: e.Message, HttpStatus: int32(e.Status), Retryable: e.Retryable,
+		RetryAfterMs: e.RetryAfter.Milliseconds()})
 }
 
 func fromOutboundRequest(req *pluginv1.OutboundRequest) *outbound.Call {

@@ -146,6 +146,18 @@ func (l *limiter) wait(ctx context.Context) error {
 	}
 }
 
+// late reports whether a turn d from now leaves the call too little of its
+// deadline to be sent and answered: a quarter of what remains, at most
+// 250 ms, is kept for that.
+func late(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return false
+	}
+	left := time.Until(deadline)
+	return d > left-min(left/4, 250*time.Millisecond)
+}
+
 // waitLocal waits for a turn of lim.
 func (l *limiter) waitLocal(ctx context.Context, lim *rate.Limiter) error {
 	r := lim.Reserve()
@@ -153,7 +165,7 @@ func (l *limiter) waitLocal(ctx context.Context, lim *rate.Limiter) error {
 	if d == 0 {
 		return nil
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(d).After(deadline) {
+	if late(ctx, d) {
 		r.Cancel()
 		return l.refuse(d)
 	}
@@ -171,7 +183,7 @@ func (l *limiter) waitLocal(ctx context.Context, lim *rate.Limiter) error {
 
 // sleep waits d for the shared bucket, unless that passes the deadline.
 func (l *limiter) sleep(ctx context.Context, d time.Duration, waited *bool) error {
-	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(d).After(deadline) {
+	if late(ctx, d) {
 		return l.refuse(d)
 	}
 	if !*waited {

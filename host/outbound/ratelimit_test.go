@@ -203,3 +203,10 @@ func waitReplicas(t *testing.T, s *Shared, n int64) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// quiet drops go-redis's own log lines (dial retries while Redis is down).
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quiet{}) }

@@ -474,7 +474,10 @@ type Error struct {
 	// The HTTP status the host answers with (400-599).
 	HttpStatus int32 `protobuf:"varint,3,opt,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
 	// Whether the caller may retry the same request.
-	Retryable     bool `protobuf:"varint,4,opt,name=retryable,proto3" json:"retryable,omitempty"`
+	Retryable bool `protobuf:"varint,4,opt,name=retryable,proto3" json:"retryable,omitempty"`
+	// When to retry, in milliseconds; 0: not said. The host answers it as
+	// Retry-After (rounded up to whole seconds).
+	RetryAfterMs  int64 `protobuf:"varint,5,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -535,6 +538,13 @@ func (x *Error) GetRetryable() bool {
 		return x.Retryable
 	}
 	return false
+}
+
+func (x *Error) GetRetryAfterMs() int64 {
+	if x != nil {
+		return x.RetryAfterMs
+	}
+	return 0
 }
 
 type OutboundRequest struct {
@@ -798,13 +808,14 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"(\n" +
 	"\x0eInvokeResponse\x12\x16\n" +
-	"\x06output\x18\x01 \x01(\fR\x06output\"t\n" +
+	"\x06output\x18\x01 \x01(\fR\x06output\"\x9a\x01\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1f\n" +
 	"\vhttp_status\x18\x03 \x01(\x05R\n" +
 	"httpStatus\x12\x1c\n" +
-	"\tretryable\x18\x04 \x01(\bR\tretryable\"\xf2\x01\n" +
+	"\tretryable\x18\x04 \x01(\bR\tretryable\x12$\n" +
+	"\x0eretry_after_ms\x18\x05 \x01(\x03R\fretryAfterMs\"\xf2\x01\n" +
 	"\x0fOutboundRequest\x12#\n" +
 	"\rinvocation_id\x18\x01 \x01(\x04R\finvocationId\x12\x1e\n" +
 	"\n" +

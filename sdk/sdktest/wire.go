@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -103,7 +104,8 @@ func fromInvokeError(ctx context.Context, action string, err error) error {
 		if s < 400 || s > 599 {
 			s = http.StatusInternalServerError
 		}
-		return &sdk.Error{Status: s, Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable()}
+		return &sdk.Error{Status: s, Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable(),
+			RetryAfter: time.Duration(e.GetRetryAfterMs()) * time.Millisecond}
 	}
 	if status.Code(err) == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return sdk.Errorf(http.StatusGatewayTimeout, "timeout", "action %q did not answer within its time budget", action)
@@ -152,9 +154,10 @@ func toOutboundResponse(resp *http.Response) (*pluginv1.OutboundResponse, error)
 // toStatus carries a refusal to the plugin as the host carries its own.
 func toStatus(e *sdk.Error) error {
 	return pluginv1.ErrorStatus(&pluginv1.Error{
-		Code:       e.Code,
-		Message:    e.Message,
-		HttpStatus: int32(e.Status),
-		Retryable:  e.Retryable,
+		Code:         e.Code,
+		Message:      e.Message,
+		HttpStatus:   int32(e.Status),
+		Retryable:    e.Retryable,
+		RetryAfterMs: e.RetryAfter.Milliseconds(),
 	})
 }
