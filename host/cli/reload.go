@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,8 +89,11 @@ func dialable(listen string) string {
 
 // do sends a request and returns the status and body; a host that does
 // not answer is an error naming where it was asked.
-func (a *admin) do(method, path string) (int, []byte, error) {
-	req, err := http.NewRequest(method, a.base+path, nil)
+func (a *admin) do(method, path string) (int, []byte, error) { return a.send(method, path, nil) }
+
+// send is do with a JSON body.
+func (a *admin) send(method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(method, a.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -102,11 +106,11 @@ func (a *admin) do(method, path string) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("asking the host at %s: %w", a.base, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		err = fmt.Errorf("the host at %s refused the credentials: give --api-key (or $SWITCHBOARD_API_KEY), or use its admin_listen", a.base)
 	}
-	return resp.StatusCode, body, err
+	return resp.StatusCode, answer, err
 }
 
 // reloadHost asks the host for a reload (or its dry run) and prints what
@@ -243,4 +247,51 @@ func sameFile(host, ours string) bool {
 	ha, _ := filepath.Abs(host)
 	oa, _ := filepath.Abs(ours)
 	return ha == oa
+}
+
+func cacheCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "cache", Short: "The running host's response cache"}
+	var (
+		f     adminFlags
+		input string
+		org   string
+	)
+	purge := &cobra.Command{
+		Use:   "purge ACTION",
+		Short: "Remove an action's cached answers (DELETE /admin/cache/{action})",
+		Long: `Purge removes every cached answer of ACTION, in the running host's store (in
+Redis, for every replica). With --input (the action's input object, as the
+plugin receives it after mapping) and --org (ININ-Organization-Id), only that
+entry.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := f.admin()
+			if err != nil {
+				return err
+			}
+			var body []byte
+			if input != "" {
+				if body, err = json.Marshal(map[string]any{"input": json.RawMessage(input), "organizationId": org}); err != nil {
+					return fmt.Errorf("--input is not JSON: %w", err)
+				}
+			}
+			status, out, err := a.send(http.MethodDelete, "/admin/cache/"+url.PathEscape(args[0]), body)
+			if err != nil {
+				return err
+			}
+			if status != http.StatusOK {
+				fmt.Fprintf(cmd.ErrOrStderr(), "switchboard: %s\n", bytes.TrimSpace(out))
+				return exitError(1)
+			}
+			var ans struct{ Purged int }
+			json.Unmarshal(out, &ans)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d entries purged\n", args[0], ans.Purged)
+			return nil
+		},
+	}
+	f.register(purge)
+	purge.Flags().StringVar(&input, "input", "", "purge only the entry of this input (JSON object)")
+	purge.Flags().StringVar(&org, "org", "", "the organization of --input's entry")
+	cmd.AddCommand(purge)
+	return cmd
 }

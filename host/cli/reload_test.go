@@ -146,3 +146,50 @@ func TestWatchConfigFollowsAMountedSecret(t *testing.T) {
 		t.Errorf("the log shows a key:\n%s", s.logs)
 	}
 }
+
+// TestCachePurgeFromTheCommandLine: switchboard cache purge empties an
+// action's cache, or one input's entry, on the running host.
+func TestCachePurgeFromTheCommandLine(t *testing.T) {
+	t.Parallel()
+	const key = "cache-key-0123456789abcdef"
+	file := filepath.Join(t.TempDir(), "switchboard.hcl")
+	src := fmt.Sprintf("inbound {\n  api_key {\n    keys = [%q]\n  }\n}\naction \"echo\" {\n  cache {\n    ttl = \"1h\"\n  }\n}\n", key)
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, "--config", file)
+	call := func(msg string) string {
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/actions/echo", strings.NewReader(`{"message":"`+msg+`"}`))
+		req.Header.Set("X-Switchboard-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Cache-Status")
+	}
+	call("a")
+	call("b")
+	if cs := call("a"); !strings.HasPrefix(cs, "switchboard; hit;") {
+		t.Fatalf("a second call: %q", cs)
+	}
+	purge := func(args ...string) string {
+		out, err := switchboard(append([]string{"cache", "purge", "echo", "--addr", s.url, "--api-key", key}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("cache purge %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := purge("--input", `{"message":"a"}`); out != "echo: 1 entries purged\n" {
+		t.Errorf("purge of one input: %q", out)
+	}
+	if call("a") != "switchboard; fwd=uri-miss; stored" || !strings.HasPrefix(call("b"), "switchboard; hit;") {
+		t.Error("the purge of one input did not remove just that entry")
+	}
+	if out := purge(); out != "echo: 2 entries purged\n" {
+		t.Errorf("purge of the action: %q", out)
+	}
+	if out, err := switchboard("cache", "purge", "nope", "--addr", s.url, "--api-key", key).CombinedOutput(); err == nil || !strings.Contains(string(out), "action_not_found") {
+		t.Errorf("purge of an unknown action: %v %s", err, out)
+	}
+}
