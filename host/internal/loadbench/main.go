@@ -170,14 +170,33 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 		return err
 	}
 	defer stop()
+	// (h) Another host, fetchUserProfile cached in memory: every request
+	// after the first is a hit.
+	cached := *cfg
+	cached.Actions = map[string]config.Action{"fetchUserProfile": {Cache: &config.ActionCache{TTL: time.Hour}}}
+	cached.Cache = &config.Cache{Store: config.CacheMemory, MaxBytes: config.DefaultCacheMaxBytes}
+	cachedHost, err := app.NewWithOptions(&cached, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}), app.Options{Dev: true})
+	if err != nil {
+		return err
+	}
+	defer cachedHost.Close()
+	if _, err := cachedHost.Load(context.Background()); err != nil {
+		return err
+	}
+	cachedURL, stop, err := listen(cachedHost.Handler())
+	if err != nil {
+		return err
+	}
+	defer stop()
 	const echoBody = `{"message":"hello from loadbench"}`
 	a := &scenario{name: "a in-process baseline", url: inprocURL + "/actions/echo", body: echoBody}
 	b := &scenario{name: "b host -> echo plugin", url: hostURL + "/actions/echo", body: echoBody, pids: []int{echo.Plugin.PID}}
 	c := &scenario{name: "c host -> genesys-users", url: hostURL + "/actions/fetchUserProfile",
 		body: fmt.Sprintf(`{"userId":%q}`, sim.AgentUserID), pids: []int{users.Plugin.PID}}
 	seed := &scenario{name: "s seed-style (compile/req)", url: seedURL + "/actions/echo", body: echoBody}
+	hit := &scenario{name: "h cache hit (fetchUser…)", url: cachedURL + "/actions/fetchUserProfile", body: c.body}
 	var scenarios []*scenario
-	for _, s := range []*scenario{a, b, c, seed} {
+	for _, s := range []*scenario{a, b, c, hit, seed} {
 		if only == "" || strings.Contains(only, s.name[:1]) {
 			scenarios = append(scenarios, s)
 		}
@@ -219,6 +238,32 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 	if len(a.results) > 0 && len(b.results) > 0 {
 		fmt.Printf("plugin_vs_inprocess_throughput_ratio=%.2f\n", median(b.results).rps()/median(a.results).rps())
 	}
+	if len(b.results) > 0 && len(hit.results) > 0 {
+		fmt.Printf("cache_hit_vs_plugin_throughput_ratio=%.2f (h/b)\n", median(hit.results).rps()/median(b.results).rps())
+		return concurrencyOne(rounds, duration, b, hit)
+	}
+	return nil
+}
+
+// concurrencyOne measures scenarios one request at a time, alternating:
+// the latency a request sees when nothing else runs.
+func concurrencyOne(rounds int, duration time.Duration, scenarios ...*scenario) error {
+	results := make([][]result, len(scenarios))
+	for range rounds {
+		for i, s := range scenarios {
+			r, err := measure(s, 1, duration)
+			if err != nil {
+				return err
+			}
+			results[i] = append(results[i], r)
+		}
+	}
+	fmt.Println("at concurrency 1:")
+	for i, s := range scenarios {
+		m := median(results[i])
+		fmt.Printf("  %-26s %10.0f req/s  p50 %s\n", s.name, m.rps(), ms(m.P50))
+	}
+	fmt.Printf("cache_hit_vs_plugin_at_concurrency_1=%.2f (h/b req/s)\n", median(results[1]).rps()/median(results[0]).rps())
 	return nil
 }
 
