@@ -49,6 +49,19 @@ type ActionInfo struct {
 	Timeout       time.Duration // 0: the host's default
 	Idempotent    bool
 	Secure        bool
+	Cache         *CachePolicy // nil: not cached unless the host's config says so
+}
+
+// CachePolicy is the cache policy an action suggests (Action.Cache): the
+// host caches its successful outputs for TTL, keyed by the whole input or
+// by the Key members, may serve them stale while it refreshes one
+// (StaleWhileRevalidate) or while the action fails (StaleIfError). The
+// host's config replaces it, or turns it off.
+type CachePolicy struct {
+	TTL                  time.Duration
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+	Key                  []string // JSON pointers into the input, e.g. "/userId"
 }
 
 // MappingRule is one rule of Action.Map or Action.MapDefault.
@@ -148,6 +161,14 @@ func (a *Action) Secure() *Action {
 	return a
 }
 
+// Cache suggests how the host may cache the action's answers: an action
+// whose output depends only on its input (a user's profile, business
+// hours) and may be up to p.TTL old. The operator's config decides.
+func (a *Action) Cache(p CachePolicy) *Action {
+	a.info.Cache = &p
+	return a
+}
+
 // Handle sets the function that runs the action.
 func (a *Action) Handle(h Handler) *Action {
 	a.handler = h
@@ -230,6 +251,17 @@ func (a *Action) check() error {
 		}
 		if !pointerSyntax(m.Source) {
 			errs = append(errs, fmt.Errorf("mapping source %q: not a JSON pointer (e.g. \"/data/userId\")", m.Source))
+		}
+	}
+	if c := info.Cache; c != nil {
+		if c.TTL < time.Second || c.TTL > 24*time.Hour || c.StaleWhileRevalidate < 0 || c.StaleIfError < 0 ||
+			c.StaleWhileRevalidate > 24*time.Hour || c.StaleIfError > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("cache: ttl between 1s and 24h, stale_while_revalidate and stale_if_error between 0 and 24h"))
+		}
+		for _, k := range c.Key {
+			if !pointerSyntax(k) || k == "" {
+				errs = append(errs, fmt.Errorf("cache key %q: not a JSON pointer below the input root (e.g. \"/userId\")", k))
+			}
 		}
 	}
 	if info.Timeout < 0 || info.Timeout > MaxTimeout {

@@ -16,19 +16,21 @@ func TestCheck(t *testing.T) {
 		action *Action
 		want   string // "" means valid
 	}{
-		"valid":            {NewAction("fetchUserProfile").Input(`{"type":"object"}`).Map("/userId", "/data/id").Timeout(time.Second).Handle(ok), ""},
-		"empty name":       {NewAction("").Handle(ok), "must start with a letter"},
-		"name with slash":  {NewAction("a/b").Handle(ok), "must start with a letter"},
-		"name with digit":  {NewAction("1a").Handle(ok), "must start with a letter"},
-		"no handler":       {NewAction("a"), "no handler"},
-		"bad input schema": {NewAction("a").Input(`{"type":`).Handle(ok), "input schema"},
-		"array schema":     {NewAction("a").Output(`[]`).Handle(ok), "output schema"},
-		"bad target":       {NewAction("a").Map("userId", "/data/id").Handle(ok), "mapping target"},
-		"root target":      {NewAction("a").Map("", "/data/id").Handle(ok), "mapping target"},
-		"bad source":       {NewAction("a").Map("/a", "/data/~2").Handle(ok), "mapping source"},
-		"bad default":      {NewAction("a").MapDefault("/a", "/data/a", func() {}).Handle(ok), "default of mapping"},
-		"timeout too long": {NewAction("a").Timeout(2 * time.Minute).Handle(ok), "timeout"},
-		"empty connection": {NewAction("a").Uses("").Handle(ok), "connection"},
+		"valid":             {NewAction("fetchUserProfile").Input(`{"type":"object"}`).Map("/userId", "/data/id").Timeout(time.Second).Handle(ok), ""},
+		"empty name":        {NewAction("").Handle(ok), "must start with a letter"},
+		"name with slash":   {NewAction("a/b").Handle(ok), "must start with a letter"},
+		"name with digit":   {NewAction("1a").Handle(ok), "must start with a letter"},
+		"no handler":        {NewAction("a"), "no handler"},
+		"bad input schema":  {NewAction("a").Input(`{"type":`).Handle(ok), "input schema"},
+		"array schema":      {NewAction("a").Output(`[]`).Handle(ok), "output schema"},
+		"bad target":        {NewAction("a").Map("userId", "/data/id").Handle(ok), "mapping target"},
+		"root target":       {NewAction("a").Map("", "/data/id").Handle(ok), "mapping target"},
+		"bad source":        {NewAction("a").Map("/a", "/data/~2").Handle(ok), "mapping source"},
+		"bad default":       {NewAction("a").MapDefault("/a", "/data/a", func() {}).Handle(ok), "default of mapping"},
+		"timeout too long":  {NewAction("a").Timeout(2 * time.Minute).Handle(ok), "timeout"},
+		"cache without ttl": {NewAction("a").Cache(CachePolicy{}).Handle(ok), "cache: ttl"},
+		"cache key":         {NewAction("a").Cache(CachePolicy{TTL: time.Minute, Key: []string{"userId"}}).Handle(ok), `cache key "userId"`},
+		"empty connection":  {NewAction("a").Uses("").Handle(ok), "connection"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

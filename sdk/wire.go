@@ -65,6 +65,10 @@ func toAction(info ActionInfo) *pluginv1.Action {
 	for _, m := range info.Mapping {
 		pa.Mapping = append(pa.Mapping, toMappingRule(m))
 	}
+	if c := info.Cache; c != nil {
+		pa.Cache = &pluginv1.CachePolicy{Ttl: durationpb.New(c.TTL), StaleWhileRevalidate: durationpb.New(c.StaleWhileRevalidate),
+			StaleIfError: durationpb.New(c.StaleIfError), Key: c.Key}
+	}
 	return pa
 }
 

@@ -49,11 +49,12 @@ func redisClient(r *config.Redis) (*redis.Client, error) {
 	return redis.NewClient(opts), nil
 }
 
-// newCache builds the config's cache store; nil when no action is cached.
+// newCache builds the config's cache store; without a cache block, a
+// memory store of the default size, for the policies plugins suggest.
 func (h *Host) newCache(cfg *config.Config) (*cache.Cache, error) {
 	c := cfg.Cache
 	if c == nil {
-		return nil, nil
+		c = &config.Cache{Store: config.CacheMemory, MaxBytes: config.DefaultCacheMaxBytes}
 	}
 	var store cache.Store
 	switch c.Store {
@@ -86,7 +87,7 @@ func (r redisLog) Printf(_ context.Context, format string, v ...any) {
 
 // cachePolicy is an action's cache block as the cache applies it.
 func cachePolicy(ac *config.ActionCache) *cache.Policy {
-	if ac == nil {
+	if ac == nil || ac.TTL == 0 {
 		return nil
 	}
 	p := &cache.Policy{TTL: ac.TTL, StaleWhileRevalidate: ac.StaleWhileRevalidate, StaleIfError: ac.StaleIfError}

@@ -155,3 +155,29 @@ func TestCacheServesStaleWhenGenesysFails(t *testing.T) {
 		t.Errorf("past stale_if_error: %d %s", a.status, a.body)
 	}
 }
+
+// TestAPluginSuggestsTheConfigDecides: a plugin's suggested policy caches
+// its action (a memory store is there without a cache block); the config's
+// ttl = "0s" turns it off.
+func TestAPluginSuggestsTheConfigDecides(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, block string
+		second      string
+	}{
+		{"suggested", "", "switchboard; hit; ttl=2"}, // 29 or 30 s left
+		{"turned off", `ttl = "0s"`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := startHost(t, withPlugins("testplugin"), withConfig(func(cfg *config.Config) {
+				if c.block != "" {
+					cfg.Actions["serviceStatus"] = config.Action{Cache: parseActionCache(t, c.block)}
+				}
+			}))
+			h.post(t, "/actions/serviceStatus", `{}`)
+			if got := h.post(t, "/actions/serviceStatus", `{}`).header.Get("Cache-Status"); !strings.HasPrefix(got, c.second) || (c.second == "") != (got == "") {
+				t.Errorf("second call: Cache-Status %q, want %q", got, c.second)
+			}
+		})
+	}
+}

@@ -167,7 +167,7 @@ func pluginSettings(cfg *config.Config) catalog.Settings {
 	overrides := make(map[string]registry.Overrides, len(cfg.Actions))
 	for name, a := range cfg.Actions {
 		overrides[name] = registry.Overrides{Timeout: a.Timeout, Mapping: a.Mapping, AuditHMAC: a.AuditHMAC, ErrorsAsData: a.ErrorsAsData,
-			Cache: cachePolicy(a.Cache), CacheSecure: a.Cache != nil && a.Cache.AllowSecure}
+			Cache: cachePolicy(a.Cache), CacheOff: a.Cache != nil && a.Cache.TTL == 0, CacheSecure: a.Cache != nil && a.Cache.AllowSecure}
 	}
 	return catalog.Settings{
 		Plugins:        cfg.Plugins,

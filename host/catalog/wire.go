@@ -43,6 +43,10 @@ func fromAction(a *pluginv1.Action) registry.Description {
 	for _, r := range a.GetMapping() {
 		d.Mapping = append(d.Mapping, fromMappingRule(r))
 	}
+	if c := a.GetCache(); c != nil {
+		d.Cache = &registry.CacheSuggestion{TTL: c.GetTtl().AsDuration(), StaleWhileRevalidate: c.GetStaleWhileRevalidate().AsDuration(),
+			StaleIfError: c.GetStaleIfError().AsDuration(), Key: c.GetKey()}
+	}
 	return d
 }
 

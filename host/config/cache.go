@@ -45,7 +45,7 @@ type RedisTLS struct {
 
 // ActionCache is how an action's answers are cached.
 type ActionCache struct {
-	TTL                  time.Duration
+	TTL                  time.Duration // 0: never cached, whatever the plugin suggests
 	StaleWhileRevalidate time.Duration
 	StaleIfError         time.Duration
 	Key                  []string // JSON pointers into the input; nil: all of it
@@ -161,7 +161,7 @@ func (b *actionCache) cache(action string) (*ActionCache, error) {
 		src  durationAttr
 		name string
 		lo   time.Duration
-	}{{&c.TTL, b.TTL, "ttl", time.Second}, {&c.StaleWhileRevalidate, b.SWR, "stale_while_revalidate", 0}, {&c.StaleIfError, b.SIE, "stale_if_error", 0}} {
+	}{{&c.TTL, b.TTL, "ttl", 0}, {&c.StaleWhileRevalidate, b.SWR, "stale_while_revalidate", 0}, {&c.StaleIfError, b.SIE, "stale_if_error", 0}} {
 		if err := parseDuration(d.dst, d.src, d.name, d.lo, MaxCacheTTL); err != nil {
 			errs = append(errs, errAt(b.Range, "action %q: cache: %v", action, err))
 		}

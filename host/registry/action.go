@@ -57,6 +57,14 @@ type Description struct {
 	Connections                []string
 	Timeout                    time.Duration // 0: none declared
 	Idempotent, Secure         bool
+	Cache                      *CacheSuggestion // the plugin's; nil: none
+}
+
+// CacheSuggestion is the cache policy a plugin suggests for an action,
+// used when the config has none for it.
+type CacheSuggestion struct {
+	TTL, StaleWhileRevalidate, StaleIfError time.Duration
+	Key                                     []string
 }
 
 // Plugin identifies the binary an action comes from.
@@ -109,7 +117,8 @@ type Overrides struct {
 	Mapping      []mapping.Rule // nil: keep the plugin's
 	AuditHMAC    []string       // JSON pointers of input fields to digest in audit records
 	ErrorsAsData bool           // errors = "data"
-	Cache        *cache.Policy  // nil: not cached
+	Cache        *cache.Policy  // nil: the plugin's suggestion, if any
+	CacheOff     bool           // cache { ttl = "0s" }: never cached, whatever the plugin suggests
 	CacheSecure  bool           // cache { allow_secure = true }: cache it even if secure
 }
 
@@ -167,8 +176,24 @@ func NewAction(desc Description, plugin Plugin, inv Invoker, ov Overrides, opts 
 		}
 	}
 
-	if ov.Cache != nil && (!desc.Secure || ov.CacheSecure) {
-		a.Cache = ov.Cache
+	policy := ov.Cache
+	if policy == nil && desc.Cache != nil && !ov.CacheOff {
+		s := desc.Cache
+		if s.TTL < time.Second || s.TTL > 24*time.Hour || s.StaleWhileRevalidate < 0 || s.StaleIfError < 0 {
+			errs = append(errs, fmt.Errorf("cache: the suggested ttl %v is not between 1s and 24h", s.TTL))
+		}
+		policy = &cache.Policy{TTL: s.TTL, StaleWhileRevalidate: min(s.StaleWhileRevalidate, 24*time.Hour), StaleIfError: min(s.StaleIfError, 24*time.Hour)}
+		for _, k := range s.Key {
+			ptr, err := jsonptr.Parse(k)
+			if err != nil || k == "" {
+				errs = append(errs, fmt.Errorf("cache key %q: not a JSON pointer below the input root", k))
+				continue
+			}
+			policy.Key = append(policy.Key, ptr)
+		}
+	}
+	if policy != nil && !ov.CacheOff && (!desc.Secure || ov.CacheSecure) {
+		a.Cache = policy
 	}
 	a.Contract = contractDigest(desc, ov.ErrorsAsData)
 

@@ -100,3 +100,26 @@ func TestCachePolicy(t *testing.T) {
 		t.Error("a budget changed the contract")
 	}
 }
+
+// TestSuggestedCachePolicy: the plugin's suggestion applies without a
+// config policy; the config's replaces it or turns it off; a bad
+// suggestion refuses the action.
+func TestSuggestedCachePolicy(t *testing.T) {
+	desc := Description{Name: "lookup", Cache: &CacheSuggestion{TTL: time.Minute, Key: []string{"/userId"}}}
+	a, err := NewAction(desc, Plugin{Name: "p"}, nil, Overrides{}, Options{})
+	if err != nil || a.Cache == nil || a.Cache.TTL != time.Minute || len(a.Cache.Key) != 1 {
+		t.Fatalf("suggested: %+v %v", a, err)
+	}
+	mine := &cache.Policy{TTL: time.Hour}
+	if a, _ := NewAction(desc, Plugin{Name: "p"}, nil, Overrides{Cache: mine}, Options{}); a.Cache != mine {
+		t.Error("the config's policy does not win")
+	}
+	if a, _ := NewAction(desc, Plugin{Name: "p"}, nil, Overrides{CacheOff: true}, Options{}); a.Cache != nil {
+		t.Error("ttl = 0s does not turn the suggestion off")
+	}
+	bad := desc
+	bad.Cache = &CacheSuggestion{TTL: time.Minute, Key: []string{"userId"}}
+	if _, err := NewAction(bad, Plugin{Name: "p"}, nil, Overrides{}, Options{}); err == nil {
+		t.Error("a bad suggested key was taken")
+	}
+}

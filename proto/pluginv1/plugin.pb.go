@@ -167,7 +167,11 @@ type Action struct {
 	Idempotent bool `protobuf:"varint,9,opt,name=idempotent,proto3" json:"idempotent,omitempty"`
 	// Inputs and outputs hold secrets or personal data: never written to logs
 	// or audit records.
-	Secure        bool `protobuf:"varint,10,opt,name=secure,proto3" json:"secure,omitempty"`
+	Secure bool `protobuf:"varint,10,opt,name=secure,proto3" json:"secure,omitempty"`
+	// The plugin's suggested cache policy; unset: not cached. The host's config
+	// always wins (an action cache block replaces it), and a secure action is
+	// cached only when the config allows it.
+	Cache         *CachePolicy `protobuf:"bytes,11,opt,name=cache,proto3" json:"cache,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -272,6 +276,83 @@ func (x *Action) GetSecure() bool {
 	return false
 }
 
+func (x *Action) GetCache() *CachePolicy {
+	if x != nil {
+		return x.Cache
+	}
+	return nil
+}
+
+// CachePolicy is how the host may cache an action's successful outputs.
+type CachePolicy struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Ttl                  *durationpb.Duration   `protobuf:"bytes,1,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	StaleWhileRevalidate *durationpb.Duration   `protobuf:"bytes,2,opt,name=stale_while_revalidate,json=staleWhileRevalidate,proto3" json:"stale_while_revalidate,omitempty"`
+	StaleIfError         *durationpb.Duration   `protobuf:"bytes,3,opt,name=stale_if_error,json=staleIfError,proto3" json:"stale_if_error,omitempty"`
+	// JSON pointers into the input the key is made of; empty: all of it.
+	Key           []string `protobuf:"bytes,4,rep,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CachePolicy) Reset() {
+	*x = CachePolicy{}
+	mi := &file_pluginv1_plugin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CachePolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CachePolicy) ProtoMessage() {}
+
+func (x *CachePolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginv1_plugin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CachePolicy.ProtoReflect.Descriptor instead.
+func (*CachePolicy) Descriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CachePolicy) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+func (x *CachePolicy) GetStaleWhileRevalidate() *durationpb.Duration {
+	if x != nil {
+		return x.StaleWhileRevalidate
+	}
+	return nil
+}
+
+func (x *CachePolicy) GetStaleIfError() *durationpb.Duration {
+	if x != nil {
+		return x.StaleIfError
+	}
+	return nil
+}
+
+func (x *CachePolicy) GetKey() []string {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 // MappingRule sets one value of the action input.
 type MappingRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -289,7 +370,7 @@ type MappingRule struct {
 
 func (x *MappingRule) Reset() {
 	*x = MappingRule{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[3]
+	mi := &file_pluginv1_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +382,7 @@ func (x *MappingRule) String() string {
 func (*MappingRule) ProtoMessage() {}
 
 func (x *MappingRule) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[3]
+	mi := &file_pluginv1_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +395,7 @@ func (x *MappingRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MappingRule.ProtoReflect.Descriptor instead.
 func (*MappingRule) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{3}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MappingRule) GetTarget() string {
@@ -356,7 +437,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[4]
+	mi := &file_pluginv1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -368,7 +449,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[4]
+	mi := &file_pluginv1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -381,7 +462,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *InvokeRequest) GetAction() string {
@@ -429,7 +510,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[5]
+	mi := &file_pluginv1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +522,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[5]
+	mi := &file_pluginv1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +535,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InvokeResponse) GetOutput() []byte {
@@ -484,7 +565,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	mi := &file_pluginv1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +577,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	mi := &file_pluginv1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +590,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Error) GetCode() string {
@@ -569,7 +650,7 @@ type OutboundRequest struct {
 
 func (x *OutboundRequest) Reset() {
 	*x = OutboundRequest{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	mi := &file_pluginv1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +662,7 @@ func (x *OutboundRequest) String() string {
 func (*OutboundRequest) ProtoMessage() {}
 
 func (x *OutboundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	mi := &file_pluginv1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +675,7 @@ func (x *OutboundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboundRequest.ProtoReflect.Descriptor instead.
 func (*OutboundRequest) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OutboundRequest) GetInvocationId() uint64 {
@@ -660,7 +741,7 @@ type OutboundResponse struct {
 
 func (x *OutboundResponse) Reset() {
 	*x = OutboundResponse{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[8]
+	mi := &file_pluginv1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +753,7 @@ func (x *OutboundResponse) String() string {
 func (*OutboundResponse) ProtoMessage() {}
 
 func (x *OutboundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[8]
+	mi := &file_pluginv1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +766,7 @@ func (x *OutboundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboundResponse.ProtoReflect.Descriptor instead.
 func (*OutboundResponse) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OutboundResponse) GetStatus() int32 {
@@ -726,7 +807,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[9]
+	mi := &file_pluginv1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +819,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[9]
+	mi := &file_pluginv1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +832,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Header) GetName() string {
@@ -778,7 +859,7 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x10DescribeResponse\x127\n" +
 	"\aactions\x18\x01 \x03(\v2\x1d.switchboard.plugin.v1.ActionR\aactions\x12\x10\n" +
 	"\x03sdk\x18\x02 \x01(\tR\x03sdk\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\tR\aversion\"\xed\x02\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\"\xa7\x03\n" +
 	"\x06Action\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
@@ -792,7 +873,13 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"idempotent\x18\t \x01(\bR\n" +
 	"idempotent\x12\x16\n" +
 	"\x06secure\x18\n" +
-	" \x01(\bR\x06secure\"`\n" +
+	" \x01(\bR\x06secure\x128\n" +
+	"\x05cache\x18\v \x01(\v2\".switchboard.plugin.v1.CachePolicyR\x05cache\"\xde\x01\n" +
+	"\vCachePolicy\x12+\n" +
+	"\x03ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12O\n" +
+	"\x16stale_while_revalidate\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x14staleWhileRevalidate\x12?\n" +
+	"\x0estale_if_error\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fstaleIfError\x12\x10\n" +
+	"\x03key\x18\x04 \x03(\tR\x03key\"`\n" +
 	"\vMappingRule\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12!\n" +
@@ -852,39 +939,44 @@ func file_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_pluginv1_plugin_proto_rawDescData
 }
 
-var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_pluginv1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),     // 0: switchboard.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),    // 1: switchboard.plugin.v1.DescribeResponse
 	(*Action)(nil),              // 2: switchboard.plugin.v1.Action
-	(*MappingRule)(nil),         // 3: switchboard.plugin.v1.MappingRule
-	(*InvokeRequest)(nil),       // 4: switchboard.plugin.v1.InvokeRequest
-	(*InvokeResponse)(nil),      // 5: switchboard.plugin.v1.InvokeResponse
-	(*Error)(nil),               // 6: switchboard.plugin.v1.Error
-	(*OutboundRequest)(nil),     // 7: switchboard.plugin.v1.OutboundRequest
-	(*OutboundResponse)(nil),    // 8: switchboard.plugin.v1.OutboundResponse
-	(*Header)(nil),              // 9: switchboard.plugin.v1.Header
-	nil,                         // 10: switchboard.plugin.v1.InvokeRequest.MetadataEntry
-	(*durationpb.Duration)(nil), // 11: google.protobuf.Duration
+	(*CachePolicy)(nil),         // 3: switchboard.plugin.v1.CachePolicy
+	(*MappingRule)(nil),         // 4: switchboard.plugin.v1.MappingRule
+	(*InvokeRequest)(nil),       // 5: switchboard.plugin.v1.InvokeRequest
+	(*InvokeResponse)(nil),      // 6: switchboard.plugin.v1.InvokeResponse
+	(*Error)(nil),               // 7: switchboard.plugin.v1.Error
+	(*OutboundRequest)(nil),     // 8: switchboard.plugin.v1.OutboundRequest
+	(*OutboundResponse)(nil),    // 9: switchboard.plugin.v1.OutboundResponse
+	(*Header)(nil),              // 10: switchboard.plugin.v1.Header
+	nil,                         // 11: switchboard.plugin.v1.InvokeRequest.MetadataEntry
+	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
 }
 var file_pluginv1_plugin_proto_depIdxs = []int32{
 	2,  // 0: switchboard.plugin.v1.DescribeResponse.actions:type_name -> switchboard.plugin.v1.Action
-	3,  // 1: switchboard.plugin.v1.Action.mapping:type_name -> switchboard.plugin.v1.MappingRule
-	11, // 2: switchboard.plugin.v1.Action.timeout:type_name -> google.protobuf.Duration
-	10, // 3: switchboard.plugin.v1.InvokeRequest.metadata:type_name -> switchboard.plugin.v1.InvokeRequest.MetadataEntry
-	9,  // 4: switchboard.plugin.v1.OutboundRequest.headers:type_name -> switchboard.plugin.v1.Header
-	9,  // 5: switchboard.plugin.v1.OutboundResponse.headers:type_name -> switchboard.plugin.v1.Header
-	0,  // 6: switchboard.plugin.v1.ActionPlugin.Describe:input_type -> switchboard.plugin.v1.DescribeRequest
-	4,  // 7: switchboard.plugin.v1.ActionPlugin.Invoke:input_type -> switchboard.plugin.v1.InvokeRequest
-	7,  // 8: switchboard.plugin.v1.Outbound.Do:input_type -> switchboard.plugin.v1.OutboundRequest
-	1,  // 9: switchboard.plugin.v1.ActionPlugin.Describe:output_type -> switchboard.plugin.v1.DescribeResponse
-	5,  // 10: switchboard.plugin.v1.ActionPlugin.Invoke:output_type -> switchboard.plugin.v1.InvokeResponse
-	8,  // 11: switchboard.plugin.v1.Outbound.Do:output_type -> switchboard.plugin.v1.OutboundResponse
-	9,  // [9:12] is the sub-list for method output_type
-	6,  // [6:9] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	4,  // 1: switchboard.plugin.v1.Action.mapping:type_name -> switchboard.plugin.v1.MappingRule
+	12, // 2: switchboard.plugin.v1.Action.timeout:type_name -> google.protobuf.Duration
+	3,  // 3: switchboard.plugin.v1.Action.cache:type_name -> switchboard.plugin.v1.CachePolicy
+	12, // 4: switchboard.plugin.v1.CachePolicy.ttl:type_name -> google.protobuf.Duration
+	12, // 5: switchboard.plugin.v1.CachePolicy.stale_while_revalidate:type_name -> google.protobuf.Duration
+	12, // 6: switchboard.plugin.v1.CachePolicy.stale_if_error:type_name -> google.protobuf.Duration
+	11, // 7: switchboard.plugin.v1.InvokeRequest.metadata:type_name -> switchboard.plugin.v1.InvokeRequest.MetadataEntry
+	10, // 8: switchboard.plugin.v1.OutboundRequest.headers:type_name -> switchboard.plugin.v1.Header
+	10, // 9: switchboard.plugin.v1.OutboundResponse.headers:type_name -> switchboard.plugin.v1.Header
+	0,  // 10: switchboard.plugin.v1.ActionPlugin.Describe:input_type -> switchboard.plugin.v1.DescribeRequest
+	5,  // 11: switchboard.plugin.v1.ActionPlugin.Invoke:input_type -> switchboard.plugin.v1.InvokeRequest
+	8,  // 12: switchboard.plugin.v1.Outbound.Do:input_type -> switchboard.plugin.v1.OutboundRequest
+	1,  // 13: switchboard.plugin.v1.ActionPlugin.Describe:output_type -> switchboard.plugin.v1.DescribeResponse
+	6,  // 14: switchboard.plugin.v1.ActionPlugin.Invoke:output_type -> switchboard.plugin.v1.InvokeResponse
+	9,  // 15: switchboard.plugin.v1.Outbound.Do:output_type -> switchboard.plugin.v1.OutboundResponse
+	13, // [13:16] is the sub-list for method output_type
+	10, // [10:13] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_pluginv1_plugin_proto_init() }
@@ -898,7 +990,7 @@ func file_pluginv1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginv1_plugin_proto_rawDesc), len(file_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

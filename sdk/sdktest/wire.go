@@ -49,6 +49,10 @@ func fromAction(a *pluginv1.Action) sdk.ActionInfo {
 	for _, m := range a.GetMapping() {
 		info.Mapping = append(info.Mapping, fromMappingRule(m))
 	}
+	if c := a.GetCache(); c != nil {
+		info.Cache = &sdk.CachePolicy{TTL: c.GetTtl().AsDuration(), StaleWhileRevalidate: c.GetStaleWhileRevalidate().AsDuration(),
+			StaleIfError: c.GetStaleIfError().AsDuration(), Key: c.GetKey()}
+	}
 	return info
 }
 

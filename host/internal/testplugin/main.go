@@ -109,6 +109,7 @@ func main() {
 			Handle(callOut),
 		sdk.NewAction("serviceStatus").
 			Output(`{"type":"object","properties":{"status":{"type":"string"}},"required":["status"]}`).
+			Cache(sdk.CachePolicy{TTL: 30 * time.Second}).
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				return map[string]any{"status": "up"}, nil
 			}),
