@@ -227,7 +227,7 @@ func (c *Cache) Do(ctx, background context.Context, action, key string, p *Polic
 		ran = true
 		// Another flight may have stored it since this request looked.
 		if e, ok := c.get(context.WithoutCancel(ctx), key); ok && c.now().Sub(e.Stored) < p.TTL {
-			return e.Output, nil
+			return stored(e), nil
 		}
 		return c.fill(context.WithoutCancel(ctx), key, p, fetch)
 	})
@@ -236,6 +236,10 @@ func (c *Cache) Do(ctx, background context.Context, action, key string, p *Polic
 	case r = <-ch:
 	case <-ctx.Done():
 		return nil, Status{Result: "miss"}, ctx.Err()
+	}
+	if e, ok := r.Val.(stored); ok { // found on the second look
+		c.obs.CacheRequest(action, "hit")
+		return e.Output, Status{Result: "hit", TTL: p.TTL - c.now().Sub(e.Stored)}, nil
 	}
 	if r.Err == nil {
 		c.obs.CacheRequest(action, "miss")
@@ -248,6 +252,9 @@ func (c *Cache) Do(ctx, background context.Context, action, key string, p *Polic
 	c.obs.CacheRequest(action, "miss")
 	return nil, Status{Result: "miss"}, r.Err
 }
+
+// stored is an entry a flight found in the store rather than invoked for.
+type stored Entry
 
 type refreshKey struct{}
 
