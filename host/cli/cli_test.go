@@ -41,8 +41,13 @@ func TestMain(m *testing.M) {
 			}
 		}
 		// One go build links them all, in parallel; the plugins directories get links.
-		if err := testutil.Build(binDir, "host/cmd/switchboard", "host/cmd/switchboard-sandbox", "plugins/echo", "host/internal/testplugin", "host/internal/hostileplugin", "host/internal/replicaload"); err != nil {
+		if err := testutil.Build(binDir, "host/cmd/switchboard", "host/cmd/switchboard-sandbox", "plugins/echo", "plugins/genesys-users", "host/internal/testplugin", "host/internal/hostileplugin", "host/internal/replicaload"); err != nil {
 			return err
+		}
+		for _, v := range brokenVariants {
+			if err := testutil.BuildVariant(filepath.Join(binDir, "broken-"+v), "host/internal/brokenplugin", v); err != nil {
+				return err
+			}
 		}
 		for p, d := range map[string]string{"echo": pluginDir, "testplugin": pluginDir, "hostileplugin": hostileDir} {
 			if err := os.Link(filepath.Join(binDir, p), filepath.Join(d, p)); err != nil {

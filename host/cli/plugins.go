@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/app"
 	"github.com/switchboard-dev/switchboard/host/catalog"
+	"github.com/switchboard-dev/switchboard/host/config"
+	"github.com/switchboard-dev/switchboard/host/plugincheck"
+	"github.com/switchboard-dev/switchboard/host/sandbox"
 )
 
 func pluginsCommand() *cobra.Command {
@@ -114,7 +118,79 @@ func pluginCommand() *cobra.Command {
 		Use:   "plugin",
 		Short: "Commands about one plugin binary",
 	}
-	cmd.AddCommand(pluginCopyCommand())
+	cmd.AddCommand(pluginCopyCommand(), pluginCheckCommand())
+	return cmd
+}
+
+func pluginCheckCommand() *cobra.Command {
+	var (
+		cf     configFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "check BINARY",
+		Short: "Check that a plugin binary, in any language, works with the host",
+		Long: `Check starts BINARY as the host would (in its sandbox, as the config's plugin
+user, through go-plugin's handshake with AutoMTLS) and checks, printing each:
+the handshake and Describe; each action against Genesys Cloud's contract rules
+and the host's own checks; health; an Invoke of each action with an input its
+schema accepts, within the action's budget (the call's deadline); a typed error
+(the answer to an action it does not have); and a graceful shutdown. It exits
+with status 1 when any check fails. --config gives the plugin block (user, sandbox, limits) of the
+binary's file name.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			pc, ok := cfg.Plugins[filepath.Base(args[0])]
+			if !ok {
+				pc = config.DefaultPlugin()
+			}
+			launcher := app.Launcher(cfg, true)
+			opts := plugincheck.Options{
+				Process: catalog.ProcessOptions{
+					StartTimeout: cfg.PluginStartTimeout, LogLevel: "warn", Capabilities: sandbox.Probe(launcher),
+					GOMAXPROCS: pc.GOMAXPROCS, UID: cmp.Or(pc.UID, cfg.PluginUID), GID: cmp.Or(pc.GID, cfg.PluginGID),
+				},
+				Policy: sandbox.Policy{Mode: cmp.Or(pc.Sandbox, cfg.Sandbox), ReadPaths: pc.SandboxRead, Limits: pc.Limits},
+				Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn, Output: cmd.ErrOrStderr()}),
+			}
+			checks := plugincheck.Run(cmd.Context(), args[0], opts)
+			failed := 0
+			for _, c := range checks {
+				if !c.OK {
+					failed++
+				}
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				enc.Encode(checks)
+			} else {
+				for _, c := range checks {
+					mark := "ok  "
+					if !c.OK {
+						mark = "FAIL"
+					}
+					fmt.Fprintf(out, "%s %-24s %s\n", mark, c.Name, c.Detail)
+				}
+				if failed == 0 {
+					fmt.Fprintf(out, "%s: every check passed\n", args[0])
+				} else {
+					fmt.Fprintf(out, "%s: %d of %d checks failed\n", args[0], failed, len(checks))
+				}
+			}
+			if failed > 0 {
+				return exitError(1)
+			}
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the checks as JSON")
 	return cmd
 }
 
