@@ -1,9 +1,14 @@
 package cli_test
 
 import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The faults of host/internal/brokenplugin.
@@ -41,5 +46,67 @@ func TestPluginCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPluginNewServes: switchboard plugin new writes a Go plugin whose
+// test passes as written, which builds, passes plugin check, and which a
+// running host serves once it is copied into its plugins directory.
+func TestPluginNewServes(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds a new module")
+	}
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	if out, err := switchboard("plugin", "new", "greeter-plugin", "--dir", dir, "--replace", root).CombinedOutput(); err != nil {
+		t.Fatalf("plugin new: %v\n%s", err, out)
+	}
+	plugin := filepath.Join(dir, "greeter-plugin")
+	gotest := exec.Command("go", "test", "./...")
+	gotest.Dir = plugin
+	if out, err := gotest.CombinedOutput(); err != nil {
+		t.Fatalf("the scaffold's test: %v\n%s", err, out)
+	}
+	bin := filepath.Join(t.TempDir(), "greeter-plugin")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir, build.Env = plugin, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if out, err := switchboard("plugin", "check", bin).CombinedOutput(); err != nil {
+		t.Errorf("plugin check of the scaffold: %v\n%s", err, out)
+	}
+	if out, err := switchboard("plugin", "new", "greeter-plugin", "--dir", dir, "--replace", root, "--tidy=false").CombinedOutput(); err == nil || !strings.Contains(string(out), "exists") {
+		t.Errorf("plugin new over an existing plugin: %v %s", err, out)
+	}
+
+	plugins := t.TempDir()
+	os.Chmod(plugins, 0o755)
+	s := serve(t, "--dev", "--plugin-dir", plugins) // hot add, as an operator would
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plugins, ".greeter-plugin.new"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(plugins, ".greeter-plugin.new"), filepath.Join(plugins, "greeter-plugin")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Post(s.url+"/actions/greeterPlugin", "application/json", strings.NewReader(`{"name":"Aoife"}`))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && string(body) == `{"greeting":"Hello, Aoife!"}` {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the host does not serve the new plugin:\n%s", s.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -118,7 +118,7 @@ func pluginCommand() *cobra.Command {
 		Use:   "plugin",
 		Short: "Commands about one plugin binary",
 	}
-	cmd.AddCommand(pluginCopyCommand(), pluginCheckCommand())
+	cmd.AddCommand(pluginCopyCommand(), pluginCheckCommand(), pluginNewCommand())
 	return cmd
 }
 
