@@ -16,7 +16,7 @@ func TestPluginsStayLean(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, hostOnly := range []string{"switchboard-dev/switchboard/host/", "santhosh-tekuri/jsonschema", "prometheus", "golang.org/x/oauth2", "sdk/contract", "sdk/sdktest"} {
+		for _, hostOnly := range []string{"switchboard-dev/switchboard/host/", "santhosh-tekuri/jsonschema", "prometheus", "golang.org/x/oauth2", "redis", "otter", "sdk/contract", "sdk/sdktest"} {
 			if strings.Contains(dep, hostOnly) {
 				t.Errorf("a plugin binary links %s", dep)
 			}
