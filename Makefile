@@ -13,7 +13,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 TOOLS                      := $(CURDIR)/bin/tools
 
-.PHONY: all build run test bench loadtest fuzz proto lint clean image deploy-check
+.PHONY: all build run test bench loadtest fuzz proto lint clean image deploy-check plugins-python
 
 all: build
 
@@ -25,6 +25,16 @@ build:
 		echo "$(GO) build -o bin/plugins/$$p ./plugins/$$p"; \
 		$(GO) build -ldflags '-s -w' -o bin/plugins/$$p ./plugins/$$p || exit 1; \
 	done
+
+# The Python SDK's example plugin, one executable zipapp for Debian's
+# python3 (python3-grpcio, python3-protobuf, python3-cryptography).
+PYTHON ?= /usr/bin/python3
+plugins-python:
+	@rm -rf bin/plugins-python/.stage && mkdir -p bin/plugins-python/.stage
+	cp -r sdk/python/switchboard sdk/python/examples/pyecho/__main__.py bin/plugins-python/.stage/
+	find bin/plugins-python/.stage -name __pycache__ -prune -exec rm -rf {} +
+	$(PYTHON) -m zipapp bin/plugins-python/.stage -p $(PYTHON) -o bin/plugins-python/pyecho
+	@rm -rf bin/plugins-python/.stage
 
 # The container image, without a container daemon: static binaries built
 # reproducibly (no paths, no build ids, the commit as version), assembled by
@@ -91,6 +101,8 @@ proto:
 		--go_out=. --go_opt=module=github.com/switchboard-dev/switchboard \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/switchboard-dev/switchboard \
 		proto/pluginv1/plugin.proto
+	protoc -I proto/pluginv1 --python_out=sdk/python/switchboard/_pb proto/pluginv1/plugin.proto
+	protoc -I sdk/python/proto --python_out=sdk/python/switchboard/_pb sdk/python/proto/*.proto
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/host/internal/testutil"
 )
 
 // The faults of host/internal/brokenplugin.
@@ -18,8 +20,18 @@ var brokenVariants = []string{"contract", "deadline", "errors", "handshake", "no
 // names the fault of each broken one, exiting 1.
 func TestPluginCheck(t *testing.T) {
 	t.Parallel()
-	for _, p := range []string{"echo", "genesys-users"} {
-		out, err := switchboard("plugin", "check", filepath.Join(binDir, p)).CombinedOutput()
+	good := []string{filepath.Join(binDir, "echo"), filepath.Join(binDir, "genesys-users")}
+	if ok, _ := testutil.PythonReady(); ok {
+		py := filepath.Join(t.TempDir(), "pyecho")
+		if err := testutil.BuildPythonPlugin(py, "../../sdk/python/examples/pyecho/__main__.py"); err != nil {
+			t.Fatal(err)
+		}
+		good = append(good, py)
+	}
+	config := filepath.Join(t.TempDir(), "check.hcl")
+	os.WriteFile(config, []byte("plugin \"pyecho\" {\n  sandbox_read = [\""+testutil.Python+"\"]\n}\n"), 0o644)
+	for _, p := range good {
+		out, err := switchboard("plugin", "check", "--config", config, p).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "every check passed") || strings.Contains(string(out), "FAIL") {
 			t.Errorf("%s: %v\n%s", p, err, out)
 		}

@@ -130,3 +130,62 @@ func Do(t testing.TB, client *http.Client, req *http.Request, header map[string]
 	}
 	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
+
+// Python is Debian's interpreter, which the Python SDK's plugins run on.
+const Python = "/usr/bin/python3"
+
+// PythonReady reports whether Debian's python3 with grpcio, protobuf and
+// cryptography is installed (.ci/run installs them), and why not.
+func PythonReady() (bool, string) {
+	out, err := exec.Command(Python, "-c", "import grpc, google.protobuf, cryptography").CombinedOutput()
+	if err != nil {
+		return false, fmt.Sprintf("%s cannot import grpc, protobuf and cryptography (Debian: apt-get install python3-grpcio python3-protobuf python3-cryptography): %v %s", Python, err, out)
+	}
+	return true, ""
+}
+
+// BuildPythonPlugin writes path, an executable zipapp of the Python SDK
+// and main (a plugin's __main__.py), as make plugins-python does.
+func BuildPythonPlugin(path, main string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	stage, err := os.MkdirTemp("", "pyplugin-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(stage)
+	cp := exec.Command("cp", "-r", filepath.Join(root, "sdk/python/switchboard"), stage)
+	if out, err := cp.CombinedOutput(); err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	b, err := os.ReadFile(main)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(stage, "__main__.py"), b, 0o644); err != nil {
+		return err
+	}
+	filepath.WalkDir(stage, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == "__pycache__" {
+			os.RemoveAll(p)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	zip := exec.Command(Python, "-m", "zipapp", stage, "-p", Python, "-o", path)
+	if out, err := zip.CombinedOutput(); err != nil {
+		return fmt.Errorf("zipapp: %v: %s", err, out)
+	}
+	return os.Chmod(path, 0o755)
+}
+
+// moduleRoot is the directory of the repository's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
