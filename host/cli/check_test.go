@@ -122,3 +122,58 @@ func TestPluginNewServes(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestPluginNewPython: switchboard plugin new --lang python writes a plugin
+// whose unittest passes as written, whose build.sh makes the zipapp, which
+// passes plugin check and which a running host serves once moved in.
+func TestPluginNewPython(t *testing.T) {
+	t.Parallel()
+	if ok, why := testutil.PythonReady(); !ok {
+		t.Skip(why)
+	}
+	dir := t.TempDir()
+	if out, err := switchboard("plugin", "new", "greeter-py", "--lang", "python", "--dir", dir).CombinedOutput(); err != nil {
+		t.Fatalf("plugin new: %v\n%s", err, out)
+	}
+	plugin := filepath.Join(dir, "greeter-py")
+	for _, c := range [][]string{{testutil.Python, "-m", "unittest", "-v"}, {"./build.sh"}} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = plugin
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", c, err, out)
+		}
+	}
+	config := filepath.Join(t.TempDir(), "py.hcl")
+	os.WriteFile(config, []byte("plugin \"greeter-py\" {\n  sandbox_read = [\""+testutil.Python+"\"]\n}\n"), 0o644)
+	bin := filepath.Join(plugin, "greeter-py")
+	if out, err := switchboard("plugin", "check", "--config", config, bin).CombinedOutput(); err != nil {
+		t.Errorf("plugin check of the scaffold: %v\n%s", err, out)
+	}
+
+	plugins := t.TempDir()
+	os.Chmod(plugins, 0o755)
+	s := serve(t, "--dev", "--plugin-dir", plugins, "--config", config)
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(plugins, ".greeter-py.new"), b, 0o755)
+	if err := os.Rename(filepath.Join(plugins, ".greeter-py.new"), filepath.Join(plugins, "greeter-py")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Post(s.url+"/actions/greeterPy", "application/json", strings.NewReader(`{"name":"Aoife"}`))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && string(body) == `{"greeting":"Hello, Aoife!"}` {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the host does not serve the new Python plugin:\n%s", s.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"embed"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +15,10 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/switchboard-dev/switchboard/host/app"
+	"github.com/switchboard-dev/switchboard/sdk/python"
 )
 
-//go:embed scaffold
+//go:embed all:scaffold
 var scaffolds embed.FS
 
 // scaffold is what the templates are filled with.
@@ -38,10 +40,13 @@ func pluginNewCommand() *cobra.Command {
 		Short: "Write a new plugin, with a test that passes as written",
 		Long: `New writes a plugin named NAME into DIR/NAME: one action (NAME in camel case)
 with its input and output schemas, a typed error, request-scoped logging, and a
-test that runs it as the host does (sdktest, with the host's own checks). Build
-it, copy the binary into a running host's plugins directory, and the host
-serves it. --replace points the module at a local switchboard checkout (needed
-while this switchboard is not a tagged release).`,
+test that passes as written. In Go (the default) the test runs the action as
+the host does (sdktest, with the host's own checks); --replace points the module
+at a local switchboard checkout (needed while this switchboard is not a tagged
+release). In Python (--lang python) the SDK is vendored in switchboard/, the
+test is a unittest, and ./build.sh makes the one-file zipapp the host runs.
+Build it, copy it into a running host's plugins directory, and the host serves
+it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -49,8 +54,26 @@ while this switchboard is not a tagged release).`,
 			if action == "" || !unicode.IsLetter(rune(name[0])) || strings.ContainsAny(name, "/\\ ") || strings.HasPrefix(name, ".") {
 				return fmt.Errorf("%q: a plugin name starts with a letter and holds letters, digits, '-', '_' and '.'", name)
 			}
-			if lang != "go" {
-				return fmt.Errorf("--lang %q: this switchboard writes Go plugins (go)", lang)
+			target := filepath.Join(dir, name)
+			if _, err := os.Stat(target); err == nil {
+				return fmt.Errorf("%s exists: nothing written", target)
+			}
+			switch lang {
+			case "python":
+				if err := writeScaffold(target, "scaffold/python", scaffold{Name: name, Action: action}); err != nil {
+					return err
+				}
+				if err := vendorPythonSDK(target); err != nil {
+					return err
+				}
+				if err := os.Chmod(filepath.Join(target, "build.sh"), 0o755); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (action %s)\nnext: cd %s && /usr/bin/python3 -m unittest -v && ./build.sh\n", target, action, target)
+				return nil
+			case "go":
+			default:
+				return fmt.Errorf("--lang %q: go or python", lang)
 			}
 			s := scaffold{Name: name, Action: action, Module: module, SDKVersion: app.Version(), Replace: replace}
 			if s.Module == "" {
@@ -69,11 +92,7 @@ while this switchboard is not a tagged release).`,
 				}
 				s.Replace = abs
 			}
-			target := filepath.Join(dir, name)
-			if _, err := os.Stat(target); err == nil {
-				return fmt.Errorf("%s exists: nothing written", target)
-			}
-			if err := writeScaffold(target, "scaffold/"+lang, s); err != nil {
+			if err := writeScaffold(target, "scaffold/go", s); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (action %s)\n", target, action)
@@ -88,7 +107,7 @@ while this switchboard is not a tagged release).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&lang, "lang", "go", "the plugin's language")
+	cmd.Flags().StringVar(&lang, "lang", "go", "the plugin's language: go or python")
 	cmd.Flags().StringVar(&dir, "dir", ".", "where to write NAME/")
 	cmd.Flags().StringVar(&module, "module", "", "the Go module path (default example.com/plugins/NAME)")
 	cmd.Flags().StringVar(&replace, "replace", "", "a local switchboard checkout the module uses instead of a release")
@@ -123,6 +142,25 @@ func writeScaffold(target, dir string, s scaffold) error {
 		}
 	}
 	return nil
+}
+
+// vendorPythonSDK copies the Python SDK into target/switchboard, as the
+// zipapp the plugin builds must hold it.
+func vendorPythonSDK(target string) error {
+	return fs.WalkDir(python.SDK, "switchboard", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(target, path)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := python.SDK.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
 }
 
 // camel is an action name made of a plugin name: crm-sync is crmSync.
