@@ -7,7 +7,8 @@
 //
 // Plugins written in Go use the SDK (github.com/switchboard-dev/switchboard/sdk)
 // and never see these messages. Plugins in other languages build from this
-// file alone and follow go-plugin's handshake (see handshake.go).
+// file and docs/PROTOCOL.md, which says all the rest: launch, go-plugin's
+// handshake with AutoMTLS, the services, the broker, errors, shutdown.
 //
 // Compatibility: fields are only ever added. A change that breaks an existing
 // plugin is a new package (switchboard.plugin.v2) and a new protocol version.
