@@ -93,34 +93,7 @@ func TestPluginNewServes(t *testing.T) {
 		t.Errorf("plugin new over an existing plugin: %v %s", err, out)
 	}
 
-	plugins := t.TempDir()
-	os.Chmod(plugins, 0o755)
-	s := serve(t, "--dev", "--plugin-dir", plugins) // hot add, as an operator would
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(plugins, ".greeter-plugin.new"), b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(filepath.Join(plugins, ".greeter-plugin.new"), filepath.Join(plugins, "greeter-plugin")); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Post(s.url+"/actions/greeterPlugin", "application/json", strings.NewReader(`{"name":"Aoife"}`))
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 && string(body) == `{"greeting":"Hello, Aoife!"}` {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the host does not serve the new plugin:\n%s", s.logs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	servedOnceMovedIn(t, bin, "greeterPlugin")
 }
 
 // TestPluginNewPython: switchboard plugin new --lang python writes a plugin
@@ -150,20 +123,31 @@ func TestPluginNewPython(t *testing.T) {
 		t.Errorf("plugin check of the scaffold: %v\n%s", err, out)
 	}
 
+	servedOnceMovedIn(t, bin, "greeterPy", "--config", config)
+}
+
+// servedOnceMovedIn serves an empty plugins directory (serve --dev, with
+// args), moves the scaffold's binary in as an operator would, and waits
+// until its action greets.
+func servedOnceMovedIn(t *testing.T, bin, action string, args ...string) {
+	t.Helper()
 	plugins := t.TempDir()
 	os.Chmod(plugins, 0o755)
-	s := serve(t, "--dev", "--plugin-dir", plugins, "--config", config)
+	s := serve(t, append([]string{"--dev", "--plugin-dir", plugins}, args...)...)
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(plugins, ".greeter-py.new"), b, 0o755)
-	if err := os.Rename(filepath.Join(plugins, ".greeter-py.new"), filepath.Join(plugins, "greeter-py")); err != nil {
+	name, tmp := filepath.Base(bin), filepath.Join(plugins, "."+filepath.Base(bin)+".new")
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(plugins, name)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Post(s.url+"/actions/greeterPy", "application/json", strings.NewReader(`{"name":"Aoife"}`))
+		resp, err := http.Post(s.url+"/actions/"+action, "application/json", strings.NewReader(`{"name":"Aoife"}`))
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -172,7 +156,7 @@ func TestPluginNewPython(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the host does not serve the new Python plugin:\n%s", s.logs)
+			t.Fatalf("the host does not serve %s once moved in:\n%s", name, s.logs)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,16 +30,7 @@ func TestReloadFromTheCommandLine(t *testing.T) {
 	}
 	write(k1, "")
 	s := serve(t, "--config", file)
-	call := func(key string) int {
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/actions/echo", strings.NewReader(`{"message":"x"}`))
-		req.Header.Set("X-Switchboard-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	call := func(key string) int { return echoWith(t, s.url, key, "x").StatusCode }
 	if call(k1) != 200 {
 		t.Fatal("the first key is refused")
 	}
@@ -121,16 +113,7 @@ func TestWatchConfigFollowsAMountedSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := serve(t, "--config", file, "--watch-config", "50ms")
-	call := func(key string) int {
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/actions/echo", strings.NewReader(`{"message":"x"}`))
-		req.Header.Set("X-Switchboard-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	call := func(key string) int { return echoWith(t, s.url, key, "x").StatusCode }
 	if call(k1) != 200 {
 		t.Fatal("the mounted key is refused")
 	}
@@ -158,16 +141,7 @@ func TestCachePurgeFromTheCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := serve(t, "--config", file)
-	call := func(msg string) string {
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/actions/echo", strings.NewReader(`{"message":"`+msg+`"}`))
-		req.Header.Set("X-Switchboard-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.Header.Get("Cache-Status")
-	}
+	call := func(msg string) string { return echoWith(t, s.url, key, msg).Header.Get("Cache-Status") }
 	call("a")
 	call("b")
 	if cs := call("a"); !strings.HasPrefix(cs, "switchboard; hit;") {
@@ -192,4 +166,19 @@ func TestCachePurgeFromTheCommandLine(t *testing.T) {
 	if out, err := switchboard("cache", "purge", "nope", "--addr", s.url, "--api-key", key).CombinedOutput(); err == nil || !strings.Contains(string(out), "action_not_found") {
 		t.Errorf("purge of an unknown action: %v %s", err, out)
 	}
+}
+
+// echoWith calls echo on the host at url with an API key; the body is read
+// and closed.
+func echoWith(t *testing.T, url, key, message string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/actions/echo", strings.NewReader(`{"message":"`+message+`"}`))
+	req.Header.Set("X-Switchboard-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
 }

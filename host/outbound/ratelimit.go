@@ -170,13 +170,21 @@ func (l *limiter) waitLocal(ctx context.Context, lim *rate.Limiter) error {
 		return l.refuse(d)
 	}
 	l.obs.RateLimitWait(l.conn)
+	if err := pause(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+// pause waits d, or until ctx is done.
+func pause(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		r.Cancel()
 		return ctx.Err()
 	}
 }
@@ -190,14 +198,7 @@ func (l *limiter) sleep(ctx context.Context, d time.Duration, waited *bool) erro
 		*waited = true
 		l.obs.RateLimitWait(l.conn)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return pause(ctx, d)
 }
 
 func (l *limiter) refuse(d time.Duration) error {
