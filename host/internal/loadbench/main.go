@@ -235,12 +235,15 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 	if len(b.results) > 0 && len(c.results) > 0 {
 		fmt.Printf("outbound_vs_plugin_throughput_ratio=%.2f (c/b: the cost of one outbound call through the host)\n", median(c.results).rps()/median(b.results).rps())
 	}
-	if len(a.results) > 0 && len(b.results) > 0 {
-		fmt.Printf("plugin_vs_inprocess_throughput_ratio=%.2f\n", median(b.results).rps()/median(a.results).rps())
-	}
 	if len(b.results) > 0 && len(hit.results) > 0 {
 		fmt.Printf("cache_hit_vs_plugin_throughput_ratio=%.2f (h/b)\n", median(hit.results).rps()/median(b.results).rps())
-		return concurrencyOne(rounds, duration, b, hit)
+		if err := concurrencyOne(rounds, duration, b, hit); err != nil {
+			return err
+		}
+	}
+	// The last line, which scripts read.
+	if len(a.results) > 0 && len(b.results) > 0 {
+		fmt.Printf("plugin_vs_inprocess_throughput_ratio=%.2f\n", median(b.results).rps()/median(a.results).rps())
 	}
 	return nil
 }
