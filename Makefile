@@ -70,9 +70,15 @@ test:
 	GORACE=atexit_sleep_ms=100 $(GO) test -race -count=1 -timeout 15m ./...
 	cd deploy/tools && $(GO) vet ./... && $(GO) test -count=1 ./...
 
+# The peer, Benthos v4.60 (MIT core), is built from its own module
+# (bench/benthos), never a dependency of this one; (t) and (p) do the same
+# ticket work (host/internal/benchwork) in a plugin and in Benthos.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./host/...
-	$(GO) run ./host/internal/loadbench -plugin-dir ./bin/plugins
+	@mkdir -p bin/bench
+	$(GO) build -o bin/bench/ticket ./host/internal/ticketplugin
+	cd bench/benthos && $(GO) build -o ../../bin/bench/benthos .
+	$(GO) run ./host/internal/loadbench -plugin-dir ./bin/plugins -benthos ./bin/bench/benthos -ticket-plugin ./bin/bench/ticket
 
 # The load test of the README: vegeta on both actions, 32 connections, 30 s,
 # with a plugin killed, a plugin replaced and Genesys Cloud failing meanwhile.

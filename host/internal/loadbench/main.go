@@ -52,6 +52,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/genesys/sim"
+	"github.com/switchboard-dev/switchboard/host/internal/benchwork"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/sandbox"
@@ -71,6 +72,8 @@ func main() {
 		memory      = flag.Bool("memory", true, "measure resident memory after 20 000 and 200 000 requests")
 		cpuprofile  = flag.String("cpuprofile", "", "write the host process's CPU profile to this file")
 		only        = flag.String("only", "", "run only the scenarios with these letters, e.g. \"b\" (the ratio needs a and b)")
+		benthos     = flag.String("benthos", "", "the peer's binary (bench/benthos): runs scenarios t and p, the ticket work in a plugin and in Benthos")
+		ticket      = flag.String("ticket-plugin", "", "the ticket plugin's binary (host/internal/ticketplugin), with -benthos")
 	)
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -91,7 +94,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*pluginDir, *launcher, *concurrency, *duration, *rounds, *only, *memory); err != nil {
+	if err := run(*pluginDir, *launcher, *concurrency, *duration, *rounds, *only, *memory, *benthos, *ticket); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
@@ -120,7 +123,7 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.Requests) / r.Seconds }
 
-func run(pluginDir, launcher string, concurrency int, duration time.Duration, rounds int, only string, memory bool) error {
+func run(pluginDir, launcher string, concurrency int, duration time.Duration, rounds int, only string, memory bool, benthos, ticketPlugin string) error {
 	cfg := config.Default()
 	cfg.PluginDir = pluginDir
 	cfg.LogLevel = "warn"
@@ -195,8 +198,27 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 		body: fmt.Sprintf(`{"userId":%q}`, sim.AgentUserID), pids: []int{users.Plugin.PID}}
 	seed := &scenario{name: "s seed-style (compile/req)", url: seedURL + "/actions/echo", body: echoBody}
 	hit := &scenario{name: "h cache hit (fetchUser…)", url: cachedURL + "/actions/fetchUserProfile", body: c.body}
+	all := []*scenario{a, b, c, hit, seed}
+	// (t) and (p): the same ticket work, in a plugin behind the host and in
+	// the peer, Benthos, all in one process.
+	var t, peer *scenario
+	if benthos != "" && ticketPlugin != "" {
+		ticketURL, ticketPID, stop, err := ticketHost(cfg, ticketPlugin)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		peerURL, peerPID, stopPeer, err := startPeer(benthos)
+		if err != nil {
+			return err
+		}
+		defer stopPeer()
+		t = &scenario{name: "t host -> ticket plugin", url: ticketURL, body: benchwork.Body, pids: []int{ticketPID}}
+		peer = &scenario{name: "p peer: Benthos v4.60", url: peerURL, body: benchwork.Body, pids: []int{peerPID}}
+		all = append(all, t, peer)
+	}
 	var scenarios []*scenario
-	for _, s := range []*scenario{a, b, c, hit, seed} {
+	for _, s := range all {
 		if only == "" || strings.Contains(only, s.name[:1]) {
 			scenarios = append(scenarios, s)
 		}
@@ -241,6 +263,9 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 			return err
 		}
 	}
+	if t != nil && len(t.results) > 0 && len(peer.results) > 0 {
+		fmt.Printf("plugin_vs_benthos_throughput_ratio=%.2f (t/p: the ticket work in a plugin against Benthos in process)\n", median(t.results).rps()/median(peer.results).rps())
+	}
 	// The last line, which scripts read.
 	if len(a.results) > 0 && len(b.results) > 0 {
 		fmt.Printf("plugin_vs_inprocess_throughput_ratio=%.2f\n", median(b.results).rps()/median(a.results).rps())
@@ -268,6 +293,43 @@ func concurrencyOne(rounds int, duration time.Duration, scenarios ...*scenario) 
 	}
 	fmt.Printf("cache_hit_vs_plugin_at_concurrency_1=%.2f (h/b req/s)\n", median(results[1]).rps()/median(results[0]).rps())
 	return nil
+}
+
+// ticketHost is a host serving the ticket plugin alone, on its own HTTP
+// server: its URL, the plugin's pid, how to stop it.
+func ticketHost(base *config.Config, plugin string) (string, int, func(), error) {
+	dir, err := os.MkdirTemp("", "loadbench-ticket-")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	b, err := os.ReadFile(plugin)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "ticket"), b, 0o755)
+	}
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cfg := *base
+	cfg.PluginDir, cfg.Plugins, cfg.Actions = dir, map[string]config.Plugin{}, map[string]config.Action{}
+	host, err := app.NewWithOptions(&cfg, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}), app.Options{})
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if _, err := host.Load(context.Background()); err != nil {
+		host.Close()
+		return "", 0, nil, err
+	}
+	a, ok := host.Registry.Current().Lookup("ticket")
+	if !ok {
+		host.Close()
+		return "", 0, nil, fmt.Errorf("%s serves no ticket action", plugin)
+	}
+	url, stop, err := listen(host.Handler())
+	if err != nil {
+		host.Close()
+		return "", 0, nil, err
+	}
+	return url + "/actions/ticket", a.Plugin.PID, func() { stop(); host.Close(); os.RemoveAll(dir) }, nil
 }
 
 // inProcessEcho builds a server whose only action is echo's description with
