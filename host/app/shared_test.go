@@ -56,7 +56,7 @@ func TestReplicasShareTheCacheAndTheRateLimit(t *testing.T) {
 	before := g.Stats().APIRequests
 	start := time.Now()
 	var wg sync.WaitGroup
-	var ok, limited, other atomic.Int64
+	var ok, limited, timedOut, other atomic.Int64
 	for _, h := range hosts {
 		for range 8 {
 			wg.Add(1)
@@ -69,6 +69,11 @@ func TestReplicasShareTheCacheAndTheRateLimit(t *testing.T) {
 						ok.Add(1)
 					case a.status == 429 && strings.Contains(string(a.body), `"code":"rate_limited"`) && a.header.Get("Retry-After") != "":
 						limited.Add(1)
+					case a.status == 504 && strings.Contains(string(a.body), `"code":"timeout"`):
+						// A call that kept losing the shared bucket to other
+						// replicas until its budget was spent (GCRA polls; it
+						// is not a queue): counted, bounded below.
+						timedOut.Add(1)
 					default:
 						other.Add(1)
 						t.Logf("other: %d %s", a.status, a.body)
@@ -84,10 +89,13 @@ func TestReplicasShareTheCacheAndTheRateLimit(t *testing.T) {
 	if float64(sent) > allowed || other.Load() > 0 {
 		t.Errorf("Genesys saw %d requests in %v from three replicas: the limit allows %.0f; %d other failures", sent, elapsed, allowed, other.Load())
 	}
+	if n := ok.Load() + limited.Load() + timedOut.Load(); timedOut.Load()*10 > n {
+		t.Errorf("%d of %d calls timed out waiting for a turn", timedOut.Load(), n)
+	}
 	if ok.Load() < 20 || limited.Load() == 0 {
 		t.Errorf("%d calls got through, %d were rate limited: the overload did not overload", ok.Load(), limited.Load())
 	}
-	t.Logf("overload: %d calls through, %d refused rate_limited; Genesys saw %d in %v (limit %.0f)", ok.Load(), limited.Load(), sent, elapsed.Round(time.Millisecond), allowed)
+	t.Logf("overload: %d calls through, %d refused rate_limited, %d timed out; Genesys saw %d in %v (limit %.0f)", ok.Load(), limited.Load(), timedOut.Load(), sent, elapsed.Round(time.Millisecond), allowed)
 }
 
 // TestRedisKilledUnderLoadFailsNothing: with Redis killed under load on

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,7 +55,16 @@ func TestReadOnlyMountedPluginsAreAcceptedWhateverTheirModes(t *testing.T) {
 		if _, _, err := Discover(dir); err == nil || !strings.Contains(err.Error(), "writable by others") {
 			t.Errorf("a world-writable directory on a writable mount: %v, want refused", err)
 		}
-		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		// EBUSY while a file of it is open for writing, which a child that
+		// another test forks holds for a moment (between fork and exec): retry.
+		var err error
+		for i := 0; i < 100; i++ {
+			if err = unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != unix.EBUSY {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
 			t.Errorf("remount read-only: %v", err)
 			return
 		}

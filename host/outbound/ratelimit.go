@@ -147,15 +147,15 @@ func (l *limiter) wait(ctx context.Context) error {
 }
 
 // late reports whether a turn d from now leaves the call too little of its
-// deadline to be sent and answered: a quarter of what remains, at most
-// 250 ms, is kept for that.
+// deadline to be sent and answered, and its refusal to reach the caller in
+// time: a quarter of what remains, at least 300 ms, is kept for that.
 func late(ctx context.Context, d time.Duration) bool {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return false
 	}
 	left := time.Until(deadline)
-	return d > left-min(left/4, 250*time.Millisecond)
+	return d > left-max(left/4, 300*time.Millisecond)
 }
 
 // waitLocal waits for a turn of lim.
