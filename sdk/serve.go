@@ -100,8 +100,10 @@ func ServeWith(opts ServeOptions, actions ...*Action) error {
 	served := false // set when go-plugin builds the gRPC server, so got as far as serving
 	cfg := &plugin.ServeConfig{
 		HandshakeConfig: handshake,
+		// The same server for both versions: it serves Invoke and Session.
 		VersionedPlugins: map[int]plugin.PluginSet{
-			pluginv1.ProtocolVersion: {pluginv1.PluginName: &grpcPlugin{srv: srv}},
+			pluginv1.ProtocolUnary:   {pluginv1.PluginName: &grpcPlugin{srv: srv}},
+			pluginv1.ProtocolSession: {pluginv1.PluginName: &grpcPlugin{srv: srv}},
 		},
 		GRPCServer: func(o []grpc.ServerOption) *grpc.Server {
 			served = true

@@ -102,6 +102,14 @@ func toInvokeResponse(output json.RawMessage) *pluginv1.InvokeResponse {
 	return &pluginv1.InvokeResponse{Output: output}
 }
 
+// toSessionResponse is the end of invocation id on the Session stream.
+func toSessionResponse(id uint64, output json.RawMessage, e *Error) *pluginv1.SessionResponse {
+	if e != nil {
+		return &pluginv1.SessionResponse{InvocationId: id, Result: &pluginv1.SessionResponse_Error{Error: toError(e)}}
+	}
+	return &pluginv1.SessionResponse{InvocationId: id, Result: &pluginv1.SessionResponse_Output{Output: output}}
+}
+
 // toOutboundRequest is a handler's HTTP request (whose body was read) as
 // an Outbound call of one invocation on one connection; a path template
 // set by Client travels with it.
@@ -151,14 +159,16 @@ func fromOutboundResponse(resp *pluginv1.OutboundResponse, hr *http.Request) *ht
 }
 
 // toStatus carries a typed error to the host (pluginv1.ErrorStatus).
-func toStatus(e *Error) error {
-	return pluginv1.ErrorStatus(&pluginv1.Error{
+func toStatus(e *Error) error { return pluginv1.ErrorStatus(toError(e)) }
+
+func toError(e *Error) *pluginv1.Error {
+	return &pluginv1.Error{
 		Code:         e.Code,
 		Message:      e.Message,
 		HttpStatus:   int32(e.Status),
 		Retryable:    e.Retryable,
 		RetryAfterMs: e.RetryAfter.Milliseconds(),
-	})
+	}
 }
 
 // fromStatus turns the host's refusal or failure of an Outbound call into

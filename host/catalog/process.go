@@ -61,6 +61,10 @@ type ProcessOptions struct {
 	// UID and GID are the user the plugin runs as when the host runs as
 	// root; a plugin never runs as root. Zero means 65534 (nobody).
 	UID, GID int
+	// Protocols are the plugin protocol versions offered to the plugin;
+	// nil: every one the host serves (pluginv1.ProtocolVersions).
+	// Benchmarks compare them.
+	Protocols []int
 }
 
 // DefaultPluginUser is the uid and gid of plugins when the host is root.
@@ -88,6 +92,8 @@ type Process struct {
 	client   *plugin.Client
 	conn     *grpc.ClientConn
 	rpc      pluginv1.ActionPluginClient
+	session  *session // protocol version 2; nil: Invoke per call
+	protocol int
 	version  string
 	actions  []registry.Description
 	uses     map[string][]string // connections by action
@@ -186,9 +192,17 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 			"GOMAXPROCS=" + strconv.Itoa(max(opts.GOMAXPROCS, 1)),
 		},
 	}
+	protocols := opts.Protocols
+	if protocols == nil {
+		protocols = pluginv1.ProtocolVersions
+	}
+	versions := make(map[int]plugin.PluginSet, len(protocols))
+	for _, v := range protocols {
+		versions[v] = plugin.PluginSet{pluginv1.PluginName: &hostPlugin{}}
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginv1.Handshake(),
-		VersionedPlugins: map[int]plugin.PluginSet{pluginv1.ProtocolVersion: {pluginv1.PluginName: &hostPlugin{}}},
+		VersionedPlugins: versions,
 		RunnerFunc:       cmd.runner,
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: opts.SocketRoot},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -262,6 +276,11 @@ func Start(ctx context.Context, v *Verified, opts ProcessOptions) (p *Process, e
 	for _, a := range p.actions {
 		p.uses[a.Name] = a.Connections
 	}
+	if p.protocol = client.NegotiatedVersion(); p.protocol == pluginv1.ProtocolSession {
+		if p.session, err = openSession(p.rpc); err != nil {
+			return p, fmt.Errorf("session: %w", err)
+		}
+	}
 	return p, nil
 }
 
@@ -273,6 +292,9 @@ func (p *Process) PID() int { return p.pid }
 
 // Actions returns the actions the plugin described.
 func (p *Process) Actions() []registry.Description { return p.actions }
+
+// Protocol returns the plugin protocol version the process speaks.
+func (p *Process) Protocol() int { return p.protocol }
 
 // Version returns the version the plugin reported.
 func (p *Process) Version() string { return p.version }
@@ -309,6 +331,9 @@ func (p *Process) Health(ctx context.Context) error {
 func (p *Process) Kill() error {
 	p.killOnce.Do(func() {
 		p.stopping.Store(true)
+		if p.session != nil {
+			p.session.close()
+		}
 		done := make(chan struct{})
 		go func() {
 			p.client.Kill()
@@ -346,11 +371,19 @@ func (p *Process) Invoke(ctx context.Context, inv *registry.Invocation) ([]byte,
 		}
 		defer p.outbound.register(inv.ID, call)()
 	}
-	resp, err := p.rpc.Invoke(ctx, toInvokeRequest(inv))
+	var out []byte
+	var err error
+	if p.session != nil {
+		out, err = p.session.invoke(ctx, toInvokeRequest(inv))
+	} else {
+		var resp *pluginv1.InvokeResponse
+		resp, err = p.rpc.Invoke(ctx, toInvokeRequest(inv))
+		out = resp.GetOutput()
+	}
 	if err != nil {
 		return nil, p.invokeError(ctx, inv.Action, err)
 	}
-	return resp.GetOutput(), nil
+	return out, nil
 }
 
 func (p *Process) invokeError(ctx context.Context, action string, err error) error {

@@ -2,11 +2,27 @@ package pluginv1
 
 import plugin "github.com/hashicorp/go-plugin"
 
-// ProtocolVersion is the plugin protocol this package describes. The host
-// offers every version it supports during the go-plugin handshake and refuses
-// a plugin that speaks none of them; a plugin announces the one it was built
-// for. It changes only when a change to plugin.proto breaks existing plugins.
-const ProtocolVersion = 1
+// The plugin protocol versions this package describes. The host offers
+// every version it serves during the go-plugin handshake and refuses a
+// plugin that speaks none of them; a plugin announces the newest it shares
+// with the host. Both use the same services and messages:
+//
+//   - Version 1 runs each invocation as one Invoke call.
+//   - Version 2 runs every invocation of a process on one Session stream,
+//     which the host opens after Describe. It saves each call a new HTTP/2
+//     stream, its headers and trailers, and the server's goroutine
+//     hand-offs. The Go SDK announces it; a plugin written from
+//     plugin.proto may start with version 1.
+const (
+	ProtocolUnary   = 1
+	ProtocolSession = 2
+
+	// ProtocolVersion is the newest version, the one Go plugins announce.
+	ProtocolVersion = ProtocolSession
+)
+
+// ProtocolVersions lists every version the host serves, oldest first.
+var ProtocolVersions = []int{ProtocolUnary, ProtocolSession}
 
 // PluginName is the key of the action plugin in go-plugin's plugin set.
 const PluginName = "actions"

@@ -1,4 +1,4 @@
-// The Switchboard plugin wire contract, protocol version 1.
+// The Switchboard plugin wire contract, protocol versions 1 and 2.
 //
 // A plugin is a separate process started by the host with hashicorp/go-plugin
 // over gRPC. The plugin serves ActionPlugin; the host serves Outbound back to
@@ -431,7 +431,10 @@ type InvokeRequest struct {
 	Input []byte `protobuf:"bytes,4,opt,name=input,proto3" json:"input,omitempty"`
 	// Names this invocation in Outbound calls; unique within the plugin process
 	// while the invocation runs.
-	InvocationId  uint64 `protobuf:"varint,5,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	InvocationId uint64 `protobuf:"varint,5,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	// On the Session stream: the time the invocation had left when the host
+	// sent it, its budget. Unset on Invoke, whose gRPC deadline says it.
+	Budget        *durationpb.Duration `protobuf:"bytes,6,opt,name=budget,proto3" json:"budget,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -501,6 +504,193 @@ func (x *InvokeRequest) GetInvocationId() uint64 {
 	return 0
 }
 
+func (x *InvokeRequest) GetBudget() *durationpb.Duration {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+// SessionRequest is one frame from the host on the Session stream.
+type SessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Frame:
+	//
+	//	*SessionRequest_Invoke
+	//	*SessionRequest_Cancel
+	Frame         isSessionRequest_Frame `protobuf_oneof:"frame"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionRequest) Reset() {
+	*x = SessionRequest{}
+	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionRequest) ProtoMessage() {}
+
+func (x *SessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionRequest.ProtoReflect.Descriptor instead.
+func (*SessionRequest) Descriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SessionRequest) GetFrame() isSessionRequest_Frame {
+	if x != nil {
+		return x.Frame
+	}
+	return nil
+}
+
+func (x *SessionRequest) GetInvoke() *InvokeRequest {
+	if x != nil {
+		if x, ok := x.Frame.(*SessionRequest_Invoke); ok {
+			return x.Invoke
+		}
+	}
+	return nil
+}
+
+func (x *SessionRequest) GetCancel() uint64 {
+	if x != nil {
+		if x, ok := x.Frame.(*SessionRequest_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return 0
+}
+
+type isSessionRequest_Frame interface {
+	isSessionRequest_Frame()
+}
+
+type SessionRequest_Invoke struct {
+	// Run this invocation; its invocation_id names it on the stream.
+	Invoke *InvokeRequest `protobuf:"bytes,1,opt,name=invoke,proto3,oneof"`
+}
+
+type SessionRequest_Cancel struct {
+	// Stop the running invocation with this id: its caller is gone or its
+	// budget spent. The plugin answers nothing more for it (an answer
+	// already on its way is ignored).
+	Cancel uint64 `protobuf:"varint,2,opt,name=cancel,proto3,oneof"`
+}
+
+func (*SessionRequest_Invoke) isSessionRequest_Frame() {}
+
+func (*SessionRequest_Cancel) isSessionRequest_Frame() {}
+
+// SessionResponse is one invocation's end, from the plugin.
+type SessionResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	InvocationId uint64                 `protobuf:"varint,1,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*SessionResponse_Output
+	//	*SessionResponse_Error
+	Result        isSessionResponse_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionResponse) Reset() {
+	*x = SessionResponse{}
+	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionResponse) ProtoMessage() {}
+
+func (x *SessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionResponse.ProtoReflect.Descriptor instead.
+func (*SessionResponse) Descriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SessionResponse) GetInvocationId() uint64 {
+	if x != nil {
+		return x.InvocationId
+	}
+	return 0
+}
+
+func (x *SessionResponse) GetResult() isSessionResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *SessionResponse) GetOutput() []byte {
+	if x != nil {
+		if x, ok := x.Result.(*SessionResponse_Output); ok {
+			return x.Output
+		}
+	}
+	return nil
+}
+
+func (x *SessionResponse) GetError() *Error {
+	if x != nil {
+		if x, ok := x.Result.(*SessionResponse_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isSessionResponse_Result interface {
+	isSessionResponse_Result()
+}
+
+type SessionResponse_Output struct {
+	// The action output, as InvokeResponse.output.
+	Output []byte `protobuf:"bytes,2,opt,name=output,proto3,oneof"`
+}
+
+type SessionResponse_Error struct {
+	// The typed failure, as the detail of Invoke's status.
+	Error *Error `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
+}
+
+func (*SessionResponse_Output) isSessionResponse_Result() {}
+
+func (*SessionResponse_Error) isSessionResponse_Result() {}
+
 type InvokeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The action output, a JSON object the host validates against output_schema.
@@ -511,7 +701,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	mi := &file_pluginv1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +713,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	mi := &file_pluginv1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +726,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InvokeResponse) GetOutput() []byte {
@@ -566,7 +756,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	mi := &file_pluginv1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +768,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	mi := &file_pluginv1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +781,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Error) GetCode() string {
@@ -651,7 +841,7 @@ type OutboundRequest struct {
 
 func (x *OutboundRequest) Reset() {
 	*x = OutboundRequest{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[8]
+	mi := &file_pluginv1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +853,7 @@ func (x *OutboundRequest) String() string {
 func (*OutboundRequest) ProtoMessage() {}
 
 func (x *OutboundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[8]
+	mi := &file_pluginv1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +866,7 @@ func (x *OutboundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboundRequest.ProtoReflect.Descriptor instead.
 func (*OutboundRequest) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *OutboundRequest) GetInvocationId() uint64 {
@@ -742,7 +932,7 @@ type OutboundResponse struct {
 
 func (x *OutboundResponse) Reset() {
 	*x = OutboundResponse{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[9]
+	mi := &file_pluginv1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +944,7 @@ func (x *OutboundResponse) String() string {
 func (*OutboundResponse) ProtoMessage() {}
 
 func (x *OutboundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[9]
+	mi := &file_pluginv1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +957,7 @@ func (x *OutboundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboundResponse.ProtoReflect.Descriptor instead.
 func (*OutboundResponse) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OutboundResponse) GetStatus() int32 {
@@ -808,7 +998,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[10]
+	mi := &file_pluginv1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +1010,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[10]
+	mi := &file_pluginv1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +1023,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Header) GetName() string {
@@ -884,17 +1074,27 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\vMappingRule\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12!\n" +
-	"\fdefault_json\x18\x03 \x01(\fR\vdefaultJson\"\x8e\x02\n" +
+	"\fdefault_json\x18\x03 \x01(\fR\vdefaultJson\"\xc1\x02\n" +
 	"\rInvokeRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12N\n" +
 	"\bmetadata\x18\x03 \x03(\v22.switchboard.plugin.v1.InvokeRequest.MetadataEntryR\bmetadata\x12\x14\n" +
 	"\x05input\x18\x04 \x01(\fR\x05input\x12#\n" +
-	"\rinvocation_id\x18\x05 \x01(\x04R\finvocationId\x1a;\n" +
+	"\rinvocation_id\x18\x05 \x01(\x04R\finvocationId\x121\n" +
+	"\x06budget\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06budget\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"(\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"s\n" +
+	"\x0eSessionRequest\x12>\n" +
+	"\x06invoke\x18\x01 \x01(\v2$.switchboard.plugin.v1.InvokeRequestH\x00R\x06invoke\x12\x18\n" +
+	"\x06cancel\x18\x02 \x01(\x04H\x00R\x06cancelB\a\n" +
+	"\x05frame\"\x90\x01\n" +
+	"\x0fSessionResponse\x12#\n" +
+	"\rinvocation_id\x18\x01 \x01(\x04R\finvocationId\x12\x18\n" +
+	"\x06output\x18\x02 \x01(\fH\x00R\x06output\x124\n" +
+	"\x05error\x18\x03 \x01(\v2\x1c.switchboard.plugin.v1.ErrorH\x00R\x05errorB\b\n" +
+	"\x06result\"(\n" +
 	"\x0eInvokeResponse\x12\x16\n" +
 	"\x06output\x18\x01 \x01(\fR\x06output\"\x9a\x01\n" +
 	"\x05Error\x12\x12\n" +
@@ -921,10 +1121,11 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\battempts\x18\x04 \x01(\x05R\battempts\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values2\xc2\x01\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values2\xa0\x02\n" +
 	"\fActionPlugin\x12[\n" +
 	"\bDescribe\x12&.switchboard.plugin.v1.DescribeRequest\x1a'.switchboard.plugin.v1.DescribeResponse\x12U\n" +
-	"\x06Invoke\x12$.switchboard.plugin.v1.InvokeRequest\x1a%.switchboard.plugin.v1.InvokeResponse2a\n" +
+	"\x06Invoke\x12$.switchboard.plugin.v1.InvokeRequest\x1a%.switchboard.plugin.v1.InvokeResponse\x12\\\n" +
+	"\aSession\x12%.switchboard.plugin.v1.SessionRequest\x1a&.switchboard.plugin.v1.SessionResponse(\x010\x012a\n" +
 	"\bOutbound\x12U\n" +
 	"\x02Do\x12&.switchboard.plugin.v1.OutboundRequest\x1a'.switchboard.plugin.v1.OutboundResponseB7Z5github.com/switchboard-dev/switchboard/proto/pluginv1b\x06proto3"
 
@@ -940,7 +1141,7 @@ func file_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_pluginv1_plugin_proto_rawDescData
 }
 
-var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_pluginv1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),     // 0: switchboard.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),    // 1: switchboard.plugin.v1.DescribeResponse
@@ -948,36 +1149,43 @@ var file_pluginv1_plugin_proto_goTypes = []any{
 	(*CachePolicy)(nil),         // 3: switchboard.plugin.v1.CachePolicy
 	(*MappingRule)(nil),         // 4: switchboard.plugin.v1.MappingRule
 	(*InvokeRequest)(nil),       // 5: switchboard.plugin.v1.InvokeRequest
-	(*InvokeResponse)(nil),      // 6: switchboard.plugin.v1.InvokeResponse
-	(*Error)(nil),               // 7: switchboard.plugin.v1.Error
-	(*OutboundRequest)(nil),     // 8: switchboard.plugin.v1.OutboundRequest
-	(*OutboundResponse)(nil),    // 9: switchboard.plugin.v1.OutboundResponse
-	(*Header)(nil),              // 10: switchboard.plugin.v1.Header
-	nil,                         // 11: switchboard.plugin.v1.InvokeRequest.MetadataEntry
-	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
+	(*SessionRequest)(nil),      // 6: switchboard.plugin.v1.SessionRequest
+	(*SessionResponse)(nil),     // 7: switchboard.plugin.v1.SessionResponse
+	(*InvokeResponse)(nil),      // 8: switchboard.plugin.v1.InvokeResponse
+	(*Error)(nil),               // 9: switchboard.plugin.v1.Error
+	(*OutboundRequest)(nil),     // 10: switchboard.plugin.v1.OutboundRequest
+	(*OutboundResponse)(nil),    // 11: switchboard.plugin.v1.OutboundResponse
+	(*Header)(nil),              // 12: switchboard.plugin.v1.Header
+	nil,                         // 13: switchboard.plugin.v1.InvokeRequest.MetadataEntry
+	(*durationpb.Duration)(nil), // 14: google.protobuf.Duration
 }
 var file_pluginv1_plugin_proto_depIdxs = []int32{
 	2,  // 0: switchboard.plugin.v1.DescribeResponse.actions:type_name -> switchboard.plugin.v1.Action
 	4,  // 1: switchboard.plugin.v1.Action.mapping:type_name -> switchboard.plugin.v1.MappingRule
-	12, // 2: switchboard.plugin.v1.Action.timeout:type_name -> google.protobuf.Duration
+	14, // 2: switchboard.plugin.v1.Action.timeout:type_name -> google.protobuf.Duration
 	3,  // 3: switchboard.plugin.v1.Action.cache:type_name -> switchboard.plugin.v1.CachePolicy
-	12, // 4: switchboard.plugin.v1.CachePolicy.ttl:type_name -> google.protobuf.Duration
-	12, // 5: switchboard.plugin.v1.CachePolicy.stale_while_revalidate:type_name -> google.protobuf.Duration
-	12, // 6: switchboard.plugin.v1.CachePolicy.stale_if_error:type_name -> google.protobuf.Duration
-	11, // 7: switchboard.plugin.v1.InvokeRequest.metadata:type_name -> switchboard.plugin.v1.InvokeRequest.MetadataEntry
-	10, // 8: switchboard.plugin.v1.OutboundRequest.headers:type_name -> switchboard.plugin.v1.Header
-	10, // 9: switchboard.plugin.v1.OutboundResponse.headers:type_name -> switchboard.plugin.v1.Header
-	0,  // 10: switchboard.plugin.v1.ActionPlugin.Describe:input_type -> switchboard.plugin.v1.DescribeRequest
-	5,  // 11: switchboard.plugin.v1.ActionPlugin.Invoke:input_type -> switchboard.plugin.v1.InvokeRequest
-	8,  // 12: switchboard.plugin.v1.Outbound.Do:input_type -> switchboard.plugin.v1.OutboundRequest
-	1,  // 13: switchboard.plugin.v1.ActionPlugin.Describe:output_type -> switchboard.plugin.v1.DescribeResponse
-	6,  // 14: switchboard.plugin.v1.ActionPlugin.Invoke:output_type -> switchboard.plugin.v1.InvokeResponse
-	9,  // 15: switchboard.plugin.v1.Outbound.Do:output_type -> switchboard.plugin.v1.OutboundResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	14, // 4: switchboard.plugin.v1.CachePolicy.ttl:type_name -> google.protobuf.Duration
+	14, // 5: switchboard.plugin.v1.CachePolicy.stale_while_revalidate:type_name -> google.protobuf.Duration
+	14, // 6: switchboard.plugin.v1.CachePolicy.stale_if_error:type_name -> google.protobuf.Duration
+	13, // 7: switchboard.plugin.v1.InvokeRequest.metadata:type_name -> switchboard.plugin.v1.InvokeRequest.MetadataEntry
+	14, // 8: switchboard.plugin.v1.InvokeRequest.budget:type_name -> google.protobuf.Duration
+	5,  // 9: switchboard.plugin.v1.SessionRequest.invoke:type_name -> switchboard.plugin.v1.InvokeRequest
+	9,  // 10: switchboard.plugin.v1.SessionResponse.error:type_name -> switchboard.plugin.v1.Error
+	12, // 11: switchboard.plugin.v1.OutboundRequest.headers:type_name -> switchboard.plugin.v1.Header
+	12, // 12: switchboard.plugin.v1.OutboundResponse.headers:type_name -> switchboard.plugin.v1.Header
+	0,  // 13: switchboard.plugin.v1.ActionPlugin.Describe:input_type -> switchboard.plugin.v1.DescribeRequest
+	5,  // 14: switchboard.plugin.v1.ActionPlugin.Invoke:input_type -> switchboard.plugin.v1.InvokeRequest
+	6,  // 15: switchboard.plugin.v1.ActionPlugin.Session:input_type -> switchboard.plugin.v1.SessionRequest
+	10, // 16: switchboard.plugin.v1.Outbound.Do:input_type -> switchboard.plugin.v1.OutboundRequest
+	1,  // 17: switchboard.plugin.v1.ActionPlugin.Describe:output_type -> switchboard.plugin.v1.DescribeResponse
+	8,  // 18: switchboard.plugin.v1.ActionPlugin.Invoke:output_type -> switchboard.plugin.v1.InvokeResponse
+	7,  // 19: switchboard.plugin.v1.ActionPlugin.Session:output_type -> switchboard.plugin.v1.SessionResponse
+	11, // 20: switchboard.plugin.v1.Outbound.Do:output_type -> switchboard.plugin.v1.OutboundResponse
+	17, // [17:21] is the sub-list for method output_type
+	13, // [13:17] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_pluginv1_plugin_proto_init() }
@@ -985,13 +1193,21 @@ func file_pluginv1_plugin_proto_init() {
 	if File_pluginv1_plugin_proto != nil {
 		return
 	}
+	file_pluginv1_plugin_proto_msgTypes[6].OneofWrappers = []any{
+		(*SessionRequest_Invoke)(nil),
+		(*SessionRequest_Cancel)(nil),
+	}
+	file_pluginv1_plugin_proto_msgTypes[7].OneofWrappers = []any{
+		(*SessionResponse_Output)(nil),
+		(*SessionResponse_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginv1_plugin_proto_rawDesc), len(file_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

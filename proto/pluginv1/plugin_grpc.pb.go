@@ -1,4 +1,4 @@
-// The Switchboard plugin wire contract, protocol version 1.
+// The Switchboard plugin wire contract, protocol versions 1 and 2.
 //
 // A plugin is a separate process started by the host with hashicorp/go-plugin
 // over gRPC. The plugin serves ActionPlugin; the host serves Outbound back to
@@ -36,6 +36,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ActionPlugin_Describe_FullMethodName = "/switchboard.plugin.v1.ActionPlugin/Describe"
 	ActionPlugin_Invoke_FullMethodName   = "/switchboard.plugin.v1.ActionPlugin/Invoke"
+	ActionPlugin_Session_FullMethodName  = "/switchboard.plugin.v1.ActionPlugin/Session"
 )
 
 // ActionPluginClient is the client API for ActionPlugin service.
@@ -50,6 +51,13 @@ type ActionPluginClient interface {
 	// Invoke runs one action once. The gRPC deadline is the action's time
 	// budget. A failure is a gRPC status whose details hold one Error.
 	Invoke(ctx context.Context, in *InvokeRequest, opts ...grpc.CallOption) (*InvokeResponse, error)
+	// Session carries every invocation of protocol version 2 on one stream
+	// per plugin process, opened by the host right after Describe and kept
+	// open while the process serves: each SessionRequest starts or cancels an
+	// invocation, named by its invocation_id, and each SessionResponse ends
+	// one. Invocations run concurrently and end in any order. A plugin that
+	// announces version 1 need not serve it; the host then calls Invoke.
+	Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SessionRequest, SessionResponse], error)
 }
 
 type actionPluginClient struct {
@@ -80,6 +88,19 @@ func (c *actionPluginClient) Invoke(ctx context.Context, in *InvokeRequest, opts
 	return out, nil
 }
 
+func (c *actionPluginClient) Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SessionRequest, SessionResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ActionPlugin_ServiceDesc.Streams[0], ActionPlugin_Session_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SessionRequest, SessionResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ActionPlugin_SessionClient = grpc.BidiStreamingClient[SessionRequest, SessionResponse]
+
 // ActionPluginServer is the server API for ActionPlugin service.
 // All implementations must embed UnimplementedActionPluginServer
 // for forward compatibility.
@@ -92,6 +113,13 @@ type ActionPluginServer interface {
 	// Invoke runs one action once. The gRPC deadline is the action's time
 	// budget. A failure is a gRPC status whose details hold one Error.
 	Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error)
+	// Session carries every invocation of protocol version 2 on one stream
+	// per plugin process, opened by the host right after Describe and kept
+	// open while the process serves: each SessionRequest starts or cancels an
+	// invocation, named by its invocation_id, and each SessionResponse ends
+	// one. Invocations run concurrently and end in any order. A plugin that
+	// announces version 1 need not serve it; the host then calls Invoke.
+	Session(grpc.BidiStreamingServer[SessionRequest, SessionResponse]) error
 	mustEmbedUnimplementedActionPluginServer()
 }
 
@@ -107,6 +135,9 @@ func (UnimplementedActionPluginServer) Describe(context.Context, *DescribeReques
 }
 func (UnimplementedActionPluginServer) Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Invoke not implemented")
+}
+func (UnimplementedActionPluginServer) Session(grpc.BidiStreamingServer[SessionRequest, SessionResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Session not implemented")
 }
 func (UnimplementedActionPluginServer) mustEmbedUnimplementedActionPluginServer() {}
 func (UnimplementedActionPluginServer) testEmbeddedByValue()                      {}
@@ -165,6 +196,13 @@ func _ActionPlugin_Invoke_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ActionPlugin_Session_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ActionPluginServer).Session(&grpc.GenericServerStream[SessionRequest, SessionResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ActionPlugin_SessionServer = grpc.BidiStreamingServer[SessionRequest, SessionResponse]
+
 // ActionPlugin_ServiceDesc is the grpc.ServiceDesc for ActionPlugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -181,7 +219,14 @@ var ActionPlugin_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ActionPlugin_Invoke_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Session",
+			Handler:       _ActionPlugin_Session_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "pluginv1/plugin.proto",
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/sdk"
@@ -21,6 +22,10 @@ const anyObject = `{"type":"object"}`
 // variant is set at link time (-X main.variant=...) to build binaries that
 // differ, for hot-swap tests.
 var variant = "a"
+
+// cancelled counts the invocations of awaitCancel whose context ended, as
+// the handler saw it.
+var cancelled atomic.Int64
 
 func main() {
 	if err := sdk.Serve(
@@ -112,6 +117,16 @@ func main() {
 			Cache(sdk.CachePolicy{TTL: 30 * time.Second}).
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
 				return map[string]any{"status": "up"}, nil
+			}),
+		sdk.NewAction("awaitCancel").
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				<-ctx.Done()
+				cancelled.Add(1)
+				return nil, ctx.Err()
+			}),
+		sdk.NewAction("cancelled").
+			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {
+				return map[string]any{"count": cancelled.Load()}, nil
 			}),
 		sdk.NewAction("meta").
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) {

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0cplugin.proto\x12\x15switchboard.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\"-\n\x0f\x44\x65scribeRequest\x12\x1a\n\x12outbound_broker_id\x18\x01 \x01(\r\"`\n\x10\x44\x65scribeResponse\x12.\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x1d.switchboard.plugin.v1.Action\x12\x0b\n\x03sdk\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\"\xb6\x02\n\x06\x41\x63tion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cinput_schema\x18\x04 \x01(\x0c\x12\x15\n\routput_schema\x18\x05 \x01(\x0c\x12\x33\n\x07mapping\x18\x06 \x03(\x0b\x32\".switchboard.plugin.v1.MappingRule\x12\x13\n\x0b\x63onnections\x18\x07 \x03(\t\x12*\n\x07timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nidempotent\x18\t \x01(\x08\x12\x0e\n\x06secure\x18\n \x01(\x08\x12\x31\n\x05\x63\x61\x63he\x18\x0b \x01(\x0b\x32\".switchboard.plugin.v1.CachePolicy\"\xb0\x01\n\x0b\x43\x61\x63hePolicy\x12&\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x39\n\x16stale_while_revalidate\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x31\n\x0estale_if_error\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0b\n\x03key\x18\x04 \x03(\t\"C\n\x0bMappingRule\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x03 \x01(\x0c\"\xd0\x01\n\rInvokeRequest\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x44\n\x08metadata\x18\x03 \x03(\x0b\x32\x32.switchboard.plugin.v1.InvokeRequest.MetadataEntry\x12\r\n\x05input\x18\x04 \x01(\x0c\x12\x15\n\rinvocation_id\x18\x05 \x01(\x04\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\" \n\x0eInvokeResponse\x12\x0e\n\x06output\x18\x01 \x01(\x0c\"f\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x05 \x01(\x03\"\xae\x01\n\x0fOutboundRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\x04\x12\x12\n\nconnection\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12.\n\x07headers\x18\x05 \x03(\x0b\x32\x1d.switchboard.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12\x15\n\rpath_template\x18\x07 \x01(\t\"r\n\x10OutboundResponse\x12\x0e\n\x06status\x18\x01 \x01(\x05\x12.\n\x07headers\x18\x02 \x03(\x0b\x32\x1d.switchboard.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\"&\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t2\xc2\x01\n\x0c\x41\x63tionPlugin\x12[\n\x08\x44\x65scribe\x12&.switchboard.plugin.v1.DescribeRequest\x1a\'.switchboard.plugin.v1.DescribeResponse\x12U\n\x06Invoke\x12$.switchboard.plugin.v1.InvokeRequest\x1a%.switchboard.plugin.v1.InvokeResponse2a\n\x08Outbound\x12U\n\x02\x44o\x12&.switchboard.plugin.v1.OutboundRequest\x1a\'.switchboard.plugin.v1.OutboundResponseB7Z5github.com/switchboard-dev/switchboard/proto/pluginv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0cplugin.proto\x12\x15switchboard.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\"-\n\x0f\x44\x65scribeRequest\x12\x1a\n\x12outbound_broker_id\x18\x01 \x01(\r\"`\n\x10\x44\x65scribeResponse\x12.\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x1d.switchboard.plugin.v1.Action\x12\x0b\n\x03sdk\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\"\xb6\x02\n\x06\x41\x63tion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cinput_schema\x18\x04 \x01(\x0c\x12\x15\n\routput_schema\x18\x05 \x01(\x0c\x12\x33\n\x07mapping\x18\x06 \x03(\x0b\x32\".switchboard.plugin.v1.MappingRule\x12\x13\n\x0b\x63onnections\x18\x07 \x03(\t\x12*\n\x07timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nidempotent\x18\t \x01(\x08\x12\x0e\n\x06secure\x18\n \x01(\x08\x12\x31\n\x05\x63\x61\x63he\x18\x0b \x01(\x0b\x32\".switchboard.plugin.v1.CachePolicy\"\xb0\x01\n\x0b\x43\x61\x63hePolicy\x12&\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x39\n\x16stale_while_revalidate\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x31\n\x0estale_if_error\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0b\n\x03key\x18\x04 \x03(\t\"C\n\x0bMappingRule\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x03 \x01(\x0c\"\xfb\x01\n\rInvokeRequest\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x44\n\x08metadata\x18\x03 \x03(\x0b\x32\x32.switchboard.plugin.v1.InvokeRequest.MetadataEntry\x12\r\n\x05input\x18\x04 \x01(\x0c\x12\x15\n\rinvocation_id\x18\x05 \x01(\x04\x12)\n\x06\x62udget\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x0eSessionRequest\x12\x36\n\x06invoke\x18\x01 \x01(\x0b\x32$.switchboard.plugin.v1.InvokeRequestH\x00\x12\x10\n\x06\x63\x61ncel\x18\x02 \x01(\x04H\x00\x42\x07\n\x05\x66rame\"s\n\x0fSessionResponse\x12\x15\n\rinvocation_id\x18\x01 \x01(\x04\x12\x10\n\x06output\x18\x02 \x01(\x0cH\x00\x12-\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1c.switchboard.plugin.v1.ErrorH\x00\x42\x08\n\x06result\" \n\x0eInvokeResponse\x12\x0e\n\x06output\x18\x01 \x01(\x0c\"f\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x05 \x01(\x03\"\xae\x01\n\x0fOutboundRequest\x12\x15\n\rinvocation_id\x18\x01 \x01(\x04\x12\x12\n\nconnection\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12.\n\x07headers\x18\x05 \x03(\x0b\x32\x1d.switchboard.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12\x15\n\rpath_template\x18\x07 \x01(\t\"r\n\x10OutboundResponse\x12\x0e\n\x06status\x18\x01 \x01(\x05\x12.\n\x07headers\x18\x02 \x03(\x0b\x32\x1d.switchboard.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\"&\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t2\xa0\x02\n\x0c\x41\x63tionPlugin\x12[\n\x08\x44\x65scribe\x12&.switchboard.plugin.v1.DescribeRequest\x1a\'.switchboard.plugin.v1.DescribeResponse\x12U\n\x06Invoke\x12$.switchboard.plugin.v1.InvokeRequest\x1a%.switchboard.plugin.v1.InvokeResponse\x12\\\n\x07Session\x12%.switchboard.plugin.v1.SessionRequest\x1a&.switchboard.plugin.v1.SessionResponse(\x01\x30\x01\x32\x61\n\x08Outbound\x12U\n\x02\x44o\x12&.switchboard.plugin.v1.OutboundRequest\x1a\'.switchboard.plugin.v1.OutboundResponseB7Z5github.com/switchboard-dev/switchboard/proto/pluginv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plugin_pb2', globals())
@@ -35,21 +35,25 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _MAPPINGRULE._serialized_start=708
   _MAPPINGRULE._serialized_end=775
   _INVOKEREQUEST._serialized_start=778
-  _INVOKEREQUEST._serialized_end=986
-  _INVOKEREQUEST_METADATAENTRY._serialized_start=939
-  _INVOKEREQUEST_METADATAENTRY._serialized_end=986
-  _INVOKERESPONSE._serialized_start=988
-  _INVOKERESPONSE._serialized_end=1020
-  _ERROR._serialized_start=1022
-  _ERROR._serialized_end=1124
-  _OUTBOUNDREQUEST._serialized_start=1127
-  _OUTBOUNDREQUEST._serialized_end=1301
-  _OUTBOUNDRESPONSE._serialized_start=1303
-  _OUTBOUNDRESPONSE._serialized_end=1417
-  _HEADER._serialized_start=1419
-  _HEADER._serialized_end=1457
-  _ACTIONPLUGIN._serialized_start=1460
-  _ACTIONPLUGIN._serialized_end=1654
-  _OUTBOUND._serialized_start=1656
-  _OUTBOUND._serialized_end=1753
+  _INVOKEREQUEST._serialized_end=1029
+  _INVOKEREQUEST_METADATAENTRY._serialized_start=982
+  _INVOKEREQUEST_METADATAENTRY._serialized_end=1029
+  _SESSIONREQUEST._serialized_start=1031
+  _SESSIONREQUEST._serialized_end=1130
+  _SESSIONRESPONSE._serialized_start=1132
+  _SESSIONRESPONSE._serialized_end=1247
+  _INVOKERESPONSE._serialized_start=1249
+  _INVOKERESPONSE._serialized_end=1281
+  _ERROR._serialized_start=1283
+  _ERROR._serialized_end=1385
+  _OUTBOUNDREQUEST._serialized_start=1388
+  _OUTBOUNDREQUEST._serialized_end=1562
+  _OUTBOUNDRESPONSE._serialized_start=1564
+  _OUTBOUNDRESPONSE._serialized_end=1678
+  _HEADER._serialized_start=1680
+  _HEADER._serialized_end=1718
+  _ACTIONPLUGIN._serialized_start=1721
+  _ACTIONPLUGIN._serialized_end=2009
+  _OUTBOUND._serialized_start=2011
+  _OUTBOUND._serialized_end=2108
 # @@protoc_insertion_point(module_scope)
