@@ -166,6 +166,9 @@ type Options struct {
 	WatchConfig time.Duration
 	// Redactor is the logger's (NewLogger): a reload adds its secrets.
 	Redactor *Redactor
+	// PluginProtocols are the plugin protocol versions offered to plugins;
+	// nil: all the host serves. make bench compares them.
+	PluginProtocols []int
 }
 
 // Launcher is the sandbox launcher a host uses: the config's
@@ -282,6 +285,7 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 			LogLevel:     cfg.LogLevel,
 			Outbound:     h.Outbound,
 			Capabilities: caps,
+			Protocols:    opts.PluginProtocols,
 		},
 		Sandbox:        cfg.Sandbox,
 		PluginUID:      cfg.PluginUID,
