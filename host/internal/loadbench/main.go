@@ -8,11 +8,16 @@
 //	    call per request, through the host, to a local Genesys Cloud
 //	    simulator (served in the host process, so its CPU counts too);
 //	(s) the seed's way, for comparison: (a) with both JSON schemas compiled
-//	    on every request.
+//	    on every request;
+//	(t) and (p), with -benthos: the same ticket work in a plugin behind the
+//	    host and in Benthos, in process; (u) is (t) with the plugin held to
+//	    protocol version 1 (one Invoke call per request, not the Session
+//	    stream).
 //
 // Then, in the same run: the plugin cold start (start, handshake, describe;
-// median of 10) and the host's resident memory after 20 000 and after
-// 200 000 requests to (b).
+// median of 10), an idle plugin's resident memory, the latency of (a) and
+// (b) at concurrency 1, and the host's resident memory after 20 000 and
+// after 200 000 requests to (b).
 //
 // Rounds of each scenario alternate (a b a b …) so that a noisy machine
 // affects both alike; it reports the median round. The load comes from a
@@ -37,6 +42,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,6 +63,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/sandbox"
 	"github.com/switchboard-dev/switchboard/host/server"
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
 func main() {
@@ -201,21 +208,27 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 	all := []*scenario{a, b, c, hit, seed}
 	// (t) and (p): the same ticket work, in a plugin behind the host and in
 	// the peer, Benthos, all in one process.
-	var t, peer *scenario
+	var t, unary, peer *scenario
 	if benthos != "" && ticketPlugin != "" {
-		ticketURL, ticketPID, stop, err := ticketHost(cfg, ticketPlugin)
+		ticketURL, ticketPID, stop, err := ticketHost(cfg, ticketPlugin, nil)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		unaryURL, unaryPID, stopUnary, err := ticketHost(cfg, ticketPlugin, []int{pluginv1.ProtocolUnary})
+		if err != nil {
+			return err
+		}
+		defer stopUnary()
 		peerURL, peerPID, stopPeer, err := startPeer(benthos)
 		if err != nil {
 			return err
 		}
 		defer stopPeer()
 		t = &scenario{name: "t host -> ticket plugin", url: ticketURL, body: benchwork.Body, pids: []int{ticketPID}}
+		unary = &scenario{name: "u ticket, protocol 1", url: unaryURL, body: benchwork.Body, pids: []int{unaryPID}}
 		peer = &scenario{name: "p peer: Benthos v4.60", url: peerURL, body: benchwork.Body, pids: []int{peerPID}}
-		all = append(all, t, peer)
+		all = append(all, t, unary, peer)
 	}
 	var scenarios []*scenario
 	for _, s := range all {
@@ -249,6 +262,20 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 	if err := coldStart(echo, cfg.SandboxLauncher); err != nil {
 		return err
 	}
+	if len(a.results) > 0 && len(b.results) > 0 {
+		one := []*scenario{a, b}
+		if len(hit.results) > 0 {
+			one = append(one, hit)
+		}
+		m, err := concurrencyOne(rounds, duration, one...)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("plugin_hop_p50_at_concurrency_1=%s (b-a: what the plugin adds to one request alone)\n", us(m[1].P50-m[0].P50))
+		if len(m) > 2 {
+			fmt.Printf("cache_hit_vs_plugin_at_concurrency_1=%.2f (h/b req/s)\n", m[2].rps()/m[1].rps())
+		}
+	}
 	if memory {
 		if err := residentMemory(b, concurrency); err != nil {
 			return err
@@ -259,9 +286,9 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 	}
 	if len(b.results) > 0 && len(hit.results) > 0 {
 		fmt.Printf("cache_hit_vs_plugin_throughput_ratio=%.2f (h/b)\n", median(hit.results).rps()/median(b.results).rps())
-		if err := concurrencyOne(rounds, duration, b, hit); err != nil {
-			return err
-		}
+	}
+	if t != nil && len(t.results) > 0 && len(unary.results) > 0 {
+		fmt.Printf("session_vs_unary_throughput_ratio=%.2f (t/u: protocol 2's one stream against protocol 1's call per request)\n", median(t.results).rps()/median(unary.results).rps())
 	}
 	if t != nil && len(t.results) > 0 && len(peer.results) > 0 {
 		fmt.Printf("plugin_vs_benthos_throughput_ratio=%.2f (t/p: the ticket work in a plugin against Benthos in process)\n", median(t.results).rps()/median(peer.results).rps())
@@ -274,30 +301,31 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 }
 
 // concurrencyOne measures scenarios one request at a time, alternating:
-// the latency a request sees when nothing else runs.
-func concurrencyOne(rounds int, duration time.Duration, scenarios ...*scenario) error {
+// the latency a request sees when nothing else runs. It returns each
+// scenario's median round.
+func concurrencyOne(rounds int, duration time.Duration, scenarios ...*scenario) ([]result, error) {
 	results := make([][]result, len(scenarios))
 	for range rounds {
 		for i, s := range scenarios {
 			r, err := measure(s, 1, duration)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			results[i] = append(results[i], r)
 		}
 	}
 	fmt.Println("at concurrency 1:")
+	medians := make([]result, len(scenarios))
 	for i, s := range scenarios {
-		m := median(results[i])
-		fmt.Printf("  %-26s %10.0f req/s  p50 %s\n", s.name, m.rps(), ms(m.P50))
+		medians[i] = median(results[i])
+		fmt.Printf("  %-26s %10.0f req/s  p50 %s\n", s.name, medians[i].rps(), ms(medians[i].P50))
 	}
-	fmt.Printf("cache_hit_vs_plugin_at_concurrency_1=%.2f (h/b req/s)\n", median(results[1]).rps()/median(results[0]).rps())
-	return nil
+	return medians, nil
 }
 
 // ticketHost is a host serving the ticket plugin alone, on its own HTTP
 // server: its URL, the plugin's pid, how to stop it.
-func ticketHost(base *config.Config, plugin string) (string, int, func(), error) {
+func ticketHost(base *config.Config, plugin string, protocols []int) (string, int, func(), error) {
 	dir, err := os.MkdirTemp("", "loadbench-ticket-")
 	if err != nil {
 		return "", 0, nil, err
@@ -311,7 +339,7 @@ func ticketHost(base *config.Config, plugin string) (string, int, func(), error)
 	}
 	cfg := *base
 	cfg.PluginDir, cfg.Plugins, cfg.Actions = dir, map[string]config.Plugin{}, map[string]config.Action{}
-	host, err := app.NewWithOptions(&cfg, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}), app.Options{})
+	host, err := app.NewWithOptions(&cfg, hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}), app.Options{PluginProtocols: protocols})
 	if err != nil {
 		return "", 0, nil, err
 	}
@@ -543,6 +571,7 @@ func coldStart(echo *registry.Action, launcher string) error {
 	}
 	modes := []sandbox.Mode{sandbox.BestEffort, sandbox.Off}
 	times := map[sandbox.Mode][]time.Duration{}
+	var rss []int64 // of each process just started, idle
 	caps := sandbox.Probe(launcher)
 	for i := 0; i < 10; i++ {
 		for _, mode := range modes {
@@ -560,6 +589,7 @@ func coldStart(echo *registry.Action, launcher string) error {
 				return fmt.Errorf("cold start: %w", err)
 			}
 			times[mode] = append(times[mode], time.Since(start))
+			rss = append(rss, residentKiBOf(p.PID()))
 			p.Kill()
 		}
 	}
@@ -568,6 +598,8 @@ func coldStart(echo *registry.Action, launcher string) error {
 		sort.Slice(t, func(i, j int) bool { return t[i] < t[j] })
 		fmt.Printf("plugin cold start, sandbox %s (verify + start + handshake + describe), median of 10: %s (min %s, max %s)\n", mode, ms(t[5]), ms(t[0]), ms(t[9]))
 	}
+	slices.Sort(rss)
+	fmt.Printf("idle plugin resident memory (echo, just started), median of %d: %d KiB\n", len(rss), rss[len(rss)/2])
 	return nil
 }
 
@@ -594,8 +626,15 @@ func residentMemory(s *scenario, concurrency int) error {
 }
 
 // residentKiB reads VmRSS from /proc/self/status.
-func residentKiB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func residentKiB() int64 { return residentKiBOf(0) }
+
+// residentKiBOf reads VmRSS of process pid (0: this one).
+func residentKiBOf(pid int) int64 {
+	path := "/proc/self/status"
+	if pid > 0 {
+		path = "/proc/" + strconv.Itoa(pid) + "/status"
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
