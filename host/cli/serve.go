@@ -42,6 +42,7 @@ SIGHUP reopens the audit log and reloads the config file.`,
 				return err
 			}
 			logger, redactor := app.NewLogger(cfg)
+			app.TuneGC(logger)
 			if dev && !cfg.Inbound.Enabled() {
 				logger.Warn("development mode: serving WITHOUT inbound authentication")
 			}

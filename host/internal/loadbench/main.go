@@ -41,6 +41,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -114,6 +115,7 @@ type scenario struct {
 	url     string
 	body    string
 	pids    []int // plugin processes whose CPU counts too
+	gogc    int   // the host's GOGC while it runs; 0: the process's own
 	results []result
 }
 
@@ -228,7 +230,8 @@ func run(pluginDir, launcher string, concurrency int, duration time.Duration, ro
 		t = &scenario{name: "t host -> ticket plugin", url: ticketURL, body: benchwork.Body, pids: []int{ticketPID}}
 		unary = &scenario{name: "u ticket, protocol 1", url: unaryURL, body: benchwork.Body, pids: []int{unaryPID}}
 		peer = &scenario{name: "p peer: Benthos v4.60", url: peerURL, body: benchwork.Body, pids: []int{peerPID}}
-		all = append(all, t, unary, peer)
+		gc := &scenario{name: "g ticket, host GOGC=200", url: ticketURL, body: benchwork.Body, pids: []int{ticketPID}, gogc: 200}
+		all = append(all, t, unary, gc, peer)
 	}
 	var scenarios []*scenario
 	for _, s := range all {
@@ -402,6 +405,9 @@ func measure(s *scenario, concurrency int, duration time.Duration) (result, erro
 	}
 	cmd := exec.Command(self, "-load", s.url, "-body", s.body, "-c", strconv.Itoa(concurrency), "-d", duration.String())
 	cmd.Stderr = os.Stderr
+	if s.gogc != 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(s.gogc))
+	}
 	hostBefore, pluginsBefore := cpu(s.pids)
 	out, err := cmd.Output()
 	if err != nil {
