@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -41,7 +42,11 @@ func DecodeObject(b []byte) (map[string]any, error) {
 	if depth(b) > MaxDepth {
 		return nil, fmt.Errorf("it nests deeper than %d levels, Genesys Cloud's limit", MaxDepth)
 	}
-	d := jsontext.NewDecoder(bytes.NewBuffer(b))
+	dec := decoders.Get().(*decoder)
+	defer dec.release()
+	dec.buf = *bytes.NewBuffer(b)
+	d := &dec.Decoder
+	d.Reset(&dec.buf)
 	if k := d.PeekKind(); k != '{' && k != 0 {
 		return nil, fmt.Errorf("it is a JSON %s, not an object", kindName(k))
 	}
@@ -55,6 +60,26 @@ func DecodeObject(b []byte) (map[string]any, error) {
 	return v.(map[string]any), nil
 }
 
+// decoder is a jsontext.Decoder reading from a buffer, kept between
+// calls: a new one costs several allocations and its buffers.
+type decoder struct {
+	jsontext.Decoder
+	buf bytes.Buffer
+}
+
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+func (d *decoder) release() {
+	d.buf = bytes.Buffer{} // not to keep the caller's document alive
+	d.Reset(&d.buf)
+	decoders.Put(d)
+}
+
+// foldMapAbove is how many keys of one object are compared pairwise, with
+// strings.EqualFold and no allocation, before a map of folded keys takes
+// over.
+const foldMapAbove = 16
+
 func decodeValue(d *jsontext.Decoder) (any, error) {
 	tok, err := d.ReadToken()
 	if err != nil {
@@ -63,24 +88,36 @@ func decodeValue(d *jsontext.Decoder) (any, error) {
 	switch tok.Kind() {
 	case '{':
 		obj := map[string]any{}
-		var folded map[string]string // by case-folded key, for objects of more than one key
+		var keys []string            // in order, compared case-insensitively while there are few
+		var folded map[string]string // by case-folded key, once there are many
 		for d.PeekKind() != '}' {
 			kt, err := d.ReadToken()
 			if err != nil {
 				return nil, err
 			}
 			key := kt.String()
-			if len(obj) > 0 {
+			prev, clash := "", false
+			if folded == nil && len(keys) < foldMapAbove {
+				for _, k := range keys {
+					if strings.EqualFold(k, key) { // simple folding, as fold's orbits
+						prev, clash = k, true
+						break
+					}
+				}
+				keys = append(keys, key)
+			} else {
 				if folded == nil {
-					folded = make(map[string]string, 8)
-					for k := range obj {
+					folded = make(map[string]string, 2*len(keys))
+					for _, k := range keys {
 						folded[fold(k)] = k
 					}
 				}
-				if prev, ok := folded[fold(key)]; ok {
-					return nil, fmt.Errorf("at %s: the keys %q and %q differ only in case, and a plugin could not tell them apart", d.StackPointer(), prev, key)
-				}
-				folded[fold(key)] = key
+				f := fold(key)
+				prev, clash = folded[f]
+				folded[f] = key
+			}
+			if clash {
+				return nil, fmt.Errorf("at %s: the keys %q and %q differ only in case, and a plugin could not tell them apart", d.StackPointer(), prev, key)
 			}
 			v, err := decodeValue(d)
 			if err != nil {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,10 @@ func TestDecodeObjectRefusesWhatAPluginWouldReadDifferently(t *testing.T) {
 		`null`:                                   "a JSON null, not an object",
 		`{"a" 1}`:                                "malformed JSON at byte",
 		"{\"a\":\"\xff\"}":                       "not valid UTF-8",
+		// Past foldMapAbove keys, the map of folded keys takes over: a
+		// clash with a key seen before it did, and one after.
+		manyKeys(30, `"K3":0`):       `the keys "k3" and "K3" differ only in case`,
+		manyKeys(30, `"\u212a29":0`): "the keys \"k29\" and \"\u212a29\" differ only in case",
 	}
 	for in, want := range refused {
 		if _, err := DecodeObject([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
@@ -36,11 +41,21 @@ func TestDecodeObjectRefusesWhatAPluginWouldReadDifferently(t *testing.T) {
 	}
 	accepted := []string{
 		`{"userId":"u-1","user_id":"x"}`, `{"a":{"k":1},"b":{"k":2}}`, `{"n":1e400,"m":-1.5E-400,"big":12345678901234567890123456789}`,
-		`{"ß":1,"ss":2}`, `{}`, ` {"a":[{"b":null,"c":true}]} `,
+		`{"ß":1,"ss":2}`, `{}`, ` {"a":[{"b":null,"c":true}]} `, manyKeys(40, `"other":0`),
 	}
 	for _, in := range accepted {
 		if _, err := DecodeObject([]byte(in)); err != nil {
 			t.Errorf("DecodeObject(%s): %v", in, err)
 		}
 	}
+}
+
+// manyKeys is an object of n keys k0, k1, … and then last.
+func manyKeys(n int, last string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	return b.String() + last + "}"
 }
