@@ -37,6 +37,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/registry"
 	"github.com/switchboard-dev/switchboard/host/sandbox"
 	"github.com/switchboard-dev/switchboard/host/server"
+	"github.com/switchboard-dev/switchboard/host/stats"
 	"github.com/switchboard-dev/switchboard/host/telemetry"
 )
 
@@ -61,6 +62,7 @@ type Host struct {
 	gatherer prometheus.Gatherer
 	promReg  *prometheus.Registry
 	cache    *cache.Cache     // nil: no action is cached
+	stats    *stats.Stats     // what the operator console shows
 	redis    *redis.Client    // the cache store's and the shared rate limits', when Redis
 	shared   *outbound.Shared // rate limits across replicas, with Redis
 	tls      *tls.Config      // the listener's, nil for plain HTTP; tlsCurrent is what it serves
@@ -265,7 +267,8 @@ func NewWithOptions(cfg *config.Config, logger hclog.Logger, opts Options) (h *H
 		}
 	}
 
-	oopts := outbound.Options{Observer: h.Metrics.Outbound(), UserAgent: "switchboard/" + Version(), Tracer: h.Tracing.Tracer}
+	h.stats = stats.New(nil)
+	oopts := outbound.Options{Observer: consoleObserver{Observer: h.Metrics.Outbound(), stats: h.stats}, UserAgent: "switchboard/" + Version(), Tracer: h.Tracing.Tracer}
 	if c := cfg.Cache; c != nil && c.Store == config.CacheRedis {
 		if h.redis, err = redisClient(c.Redis); err != nil {
 			return h, err
@@ -411,6 +414,8 @@ func (h *Host) serverOptions() server.Options {
 		SeparateMetrics: h.Config.MetricsListen != "",
 		Audit:           h.Audit,
 		Tracer:          h.Tracing.Tracer,
+		Stats:           h.stats,
+		Console:         consoleAPI{h},
 	}
 	if h.Config.Audit != nil {
 		o.FailClosed = h.Config.Audit.FailClosed

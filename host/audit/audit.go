@@ -49,6 +49,9 @@ type Record struct {
 	// id, Genesys headers), which is not to be taken as fact; RequestID is
 	// then the host's own.
 	Claimed *Claimed `json:"claimed,omitempty"`
+	// Console marks a test run from the operator console
+	// (POST /admin/actions/{name}/try); Principal is then the operator.
+	Console bool `json:"console,omitempty"`
 
 	mu sync.Mutex // guards Outbound: a plugin may call out concurrently
 }

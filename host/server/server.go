@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard-dev/switchboard/host/config"
 	"github.com/switchboard-dev/switchboard/host/inbound"
 	"github.com/switchboard-dev/switchboard/host/pipeline"
+	"github.com/switchboard-dev/switchboard/host/stats"
 )
 
 // Options configure a Server.
@@ -75,6 +76,22 @@ type Options struct {
 	// Throttle slows addresses that fail to authenticate; nil means the
 	// defaults of inbound.NewThrottle.
 	Throttle *inbound.Throttle
+	// Stats receives every answered request of an action and every failed
+	// one, for the operator console; nil for none.
+	Stats *stats.Stats
+	// Console is what the console's admin routes show beyond Stats
+	// (GET /admin/actions, /admin/connections); nil: those routes and the
+	// console page are not served.
+	Console Console
+}
+
+// Console is what the operator console's views show. Its answers are JSON
+// bodies.
+type Console interface {
+	// Actions is the body of GET /admin/actions.
+	Actions() any
+	// Connections is the body of GET /admin/connections.
+	Connections() any
 }
 
 // Admin is what the admin API shows and does. Its answers are JSON bodies.
@@ -190,6 +207,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, auth bool) {
 	mux.HandleFunc("/admin/config", s.exchange("/admin/config", auth, s.handleConfig))
 	mux.HandleFunc("/admin/config/reload", s.exchange("/admin/config/reload", auth, s.handleConfigReload))
 	mux.HandleFunc("/admin/cache/{action}", s.exchange("/admin/cache/{action}", auth, s.handlePurge))
+	s.consoleRoutes(mux, auth)
 	if !auth {
 		mux.HandleFunc("/", s.exchange("", false, s.handleNotFound))
 	}
@@ -236,6 +254,8 @@ type exchange struct {
 	md      pipeline.Metadata // what Genesys Cloud said in its headers
 	rec     *audit.Record
 	code    string   // the outcome's code when the answer is a 200 that reports a failure
+	stage   string   // where it failed, when the handler knows (a console test run)
+	outcome int      // the status the action answered, when not the exchange's (a console test run)
 	cleanup []func() // run after the answer is written
 }
 
@@ -326,6 +346,7 @@ func (s *Server) exchange(route string, auth bool, h handler) http.HandlerFunc {
 		if err != nil {
 			e := apierr.From(err)
 			status, code = e.Status, e.Code
+			w.Header().Del("Content-Type") // an error body is JSON
 			body = s.errorBody(w, r, x, e)
 		}
 		s.finish(w, x, start, status, code, body)
@@ -426,10 +447,13 @@ func (s *Server) finish(w http.ResponseWriter, x *exchange, start time.Time, sta
 		}
 	}
 	s.opts.Observer.Request(x.rec.Action, status, code, took)
+	s.record(x, status, code, took)
 	if status == apierr.StatusClientClosed { // nobody is listening; keep the status valid
 		status = http.StatusServiceUnavailable
 	}
-	w.Header()["Content-Type"] = jsonContentType
+	if w.Header()["Content-Type"] == nil { // the console's pages set their own
+		w.Header()["Content-Type"] = jsonContentType
+	}
 	w.WriteHeader(status)
 	w.Write(body)
 }
