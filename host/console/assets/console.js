@@ -4,7 +4,9 @@
 "use strict";
 
 (function () {
-  const REFRESH_MS = 5000;
+  // Every 5 s; ?refresh=MS (at least 500) for a faster page (the tests).
+  const asked = Number(new URLSearchParams(location.search).get("refresh"));
+  const REFRESH_MS = asked >= 500 ? asked : 5000;
   const state = { plugins: [], actions: [], connections: [], failures: [], view: "plugins", focus: "" };
   const $ = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
@@ -19,7 +21,7 @@
       else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? "" : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -31,7 +33,7 @@
     return e;
   }
   function replace(node, ...children) {
-    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+    node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   }
   function badge(text, kind) { return el("span", { class: "badge " + (kind || ""), text }); }
   function kv(pairs) {
@@ -154,10 +156,10 @@
     s.append(svg("path", { class: "line", d: path(points), "data-points": nonZero }));
     if (second) s.append(svg("path", { class: "line2", d: path(second) }));
     return el("div", { class: "chart" },
-      el("div", { class: "label" }, el("span", { text: label }), el("span", { text: "max " + (fixedMax ? pct(fixedMax) : fmtMaybe(label, maxV)) })),
+      el("div", { class: "label" }, el("span", { text: label }), all.some((v) => v > 0) ? el("span", { text: "max " + (fixedMax ? pct(fixedMax) : fmtMaybe(label, maxV)) }) : null),
       el("div", { class: "value", text: value }), s);
   }
-  function fmtMaybe(label, v) { return label.startsWith("Latency") ? fmtMs(v) : v < 10 ? v.toFixed(2) : Math.round(v); }
+  function fmtMaybe(label, v) { return label.startsWith("p50") ? fmtMs(v) : v < 10 ? v.toFixed(2) : Math.round(v); }
 
   // ---------- actions ----------
   const openSchemas = new Set();
@@ -199,13 +201,13 @@
               ["Budget", fmtMs(a.timeoutMs)],
               ["Connections", a.connections && a.connections.length ? a.connections.join(", ") : "none"],
               ["Cache", c ? `ttl ${c.ttlSeconds} s, stale-while-revalidate ${c.staleWhileRevalidateSeconds} s, stale-if-error ${c.staleIfErrorSeconds} s, key ${c.key.length ? c.key.join(", ") : "whole input"}` : "none"],
-              [`Last ${window} min`, `${st.requests} requests, ${st.errors} errors`],
+              [`Last ${window} min`, `${st.requests} request${st.requests === 1 ? "" : "s"}, ${st.errors} error${st.errors === 1 ? "" : "s"}`],
             ]),
             schema("Input", a.inputSchema), schema("Output", a.outputSchema)),
           el("div", { class: "charts" },
             chart("Requests / s", reqRate.toFixed(reqRate < 10 ? 2 : 0) + " /s", rate),
             chart("Error ratio", pct(st.errorRatio || 0), errRatio, null, 1),
-            chart("Latency p50 / p99", fmtMs(st.p50Ms) + " / " + fmtMs(st.p99Ms), p50, p99),
+            chart("p50 / p99 latency", fmtMs(st.p50Ms) + " / " + fmtMs(st.p99Ms), p50, p99),
             chart("Cache hit ratio", st.cacheLookups ? pct(st.cacheHitRatio) : "not cached", hit, null, 1))));
     }));
   }
