@@ -97,18 +97,19 @@
   function stateKind(s) {
     return { serving: "ok", starting: "info", restarting: "warn", failed: "bad", refused: "bad" }[s] || "";
   }
+  const reloadNotes = {};
   function renderPlugins() {
     const root = $("plugins");
     if (!state.plugins.length) { replace(root, el("div", { class: "empty", text: "No plugins are loaded." })); return; }
     replace(root, state.plugins.map((p) => {
       const button = el("button", { type: "button", class: "reload", "data-plugin": p.name, text: "Reload" });
-      const note = el("span", { class: "muted reload-note" });
+      const note = el("span", { class: "muted reload-note", text: reloadNotes[p.name] || "" });
       button.addEventListener("click", async () => {
         button.disabled = true;
         note.textContent = "restarting…";
         try {
           await api("/admin/plugins/" + encodeURIComponent(p.name) + "/reload", { method: "POST", body: "{}" });
-          note.textContent = "restarted";
+          reloadNotes[p.name] = note.textContent = "restarted at " + new Date().toLocaleTimeString([], { hour12: false });
           await refresh();
         } catch (e) {
           note.textContent = "";
@@ -360,6 +361,13 @@
     b.textContent = msg;
     b.hidden = !msg;
   }
+  const drawn = {};
+  function changed(key, data, render) {
+    const j = JSON.stringify(data);
+    if (drawn[key] === j) return;
+    drawn[key] = j;
+    render();
+  }
   let refreshing = false;
   async function refresh() {
     if (refreshing) return;
@@ -372,10 +380,12 @@
       state.actions = (actions && actions.actions) || [];
       state.connections = (connections && connections.connections) || [];
       state.failures = (failures && failures.failures) || [];
-      renderPlugins();
-      renderActions();
-      renderConnections();
-      renderFailures();
+      // Only what changed is drawn again, so that a click, a selection or
+      // an open schema is not lost to a refresh.
+      changed("plugins", state.plugins, renderPlugins);
+      changed("actions", state.actions, renderActions);
+      changed("connections", state.connections, renderConnections);
+      changed("failures", state.failures, renderFailures);
       renderTryActions();
       $("live").className = "dot on";
       $("updated").textContent = "updated " + new Date().toLocaleTimeString([], { hour12: false });
