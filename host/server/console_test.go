@@ -3,11 +3,15 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-dev/switchboard/host/audit"
+	"github.com/switchboard-dev/switchboard/host/config"
+	"github.com/switchboard-dev/switchboard/host/inbound"
 	"github.com/switchboard-dev/switchboard/host/stats"
 )
 
@@ -185,4 +189,56 @@ func TestConsoleTryRefusesCrossSite(t *testing.T) {
 	if s := st.Action("echo"); s.Requests != 0 {
 		t.Errorf("a refused try ran the action %d times", s.Requests)
 	}
+}
+
+// The console is where the admin API is: behind inbound auth, whose
+// principal a try's audit record names; or only on the admin address.
+func TestConsoleRoutesFollowTheAdminAPI(t *testing.T) {
+	st := stats.New(nil)
+	f := serve(t, func(o *Options) {
+		o.Admin, o.Console, o.Stats = &fakeAdmin{}, fakeConsole{}, st
+		o.Auth = inbound.New(config.Inbound{Basic: &config.Basic{Username: "operator", Password: "console-password-0123"}})
+	})
+	right := map[string]string{"Authorization": "Basic b3BlcmF0b3I6Y29uc29sZS1wYXNzd29yZC0wMTIz"} // operator:console-password-0123
+	for _, path := range []string{"/admin/console", "/admin/console/console.js", "/admin/actions", "/admin/connections", "/admin/failures"} {
+		if a := f.send(t, "GET", path, "", "", nil); a.status != 401 || !strings.Contains(a.header.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s without credentials: %d %v", path, a.status, a.header)
+		}
+		if a := f.send(t, "GET", path, "", "", right); a.status != 200 {
+			t.Errorf("%s with credentials: %d", path, a.status)
+		}
+	}
+	if a := f.post(t, "/admin/actions/echo/try", `{"input":{"message":"x"}}`, nil); a.status != 401 || st.Action("echo").Requests != 0 {
+		t.Errorf("a try without credentials: %d, echo ran %d times", a.status, st.Action("echo").Requests)
+	}
+	if a := f.post(t, "/admin/actions/echo/try", `{"input":{"message":"x"}}`, right); a.status != 200 {
+		t.Fatalf("a try with credentials: %d %s", a.status, a.body)
+	}
+	f.audit.Close()
+	raw, _ := os.ReadFile(f.auditPath)
+	if line := grepLine(raw, `"route":"/admin/actions/{name}/try","principal":{"method":"basic","id":"operator"}`); !strings.Contains(line, `"console":true`) {
+		t.Errorf("the try's audit record does not name the operator: %s", raw)
+	}
+
+	sep := newServer(t, func(o *Options) { o.Admin, o.Console, o.SeparateAdmin = &fakeAdmin{}, fakeConsole{}, true })
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+		want int
+	}{{"the API", sep, 404}, {"the admin address", sep.AdminHandler(), 200}} {
+		rec := httptest.NewRecorder()
+		h.h.ServeHTTP(rec, httptest.NewRequest("GET", "/admin/console", nil))
+		if rec.Code != h.want {
+			t.Errorf("GET /admin/console on %s: %d, want %d", h.name, rec.Code, h.want)
+		}
+	}
+}
+
+func grepLine(b []byte, s string) string {
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }
