@@ -78,7 +78,14 @@ func TestTimeoutAnswers504(t *testing.T) {
 // never notice.
 func TestPluginThatDiesAnswers503(t *testing.T) {
 	t.Parallel()
-	h := startHost(t, withPlugins("echo", "testplugin"), withSupervision(fastSupervision))
+	// restart_wait is generous: under the race detector, beside the
+	// package's other tests on two cores, a restart took more than the
+	// default second in CI once.
+	h := startHost(t, withPlugins("echo", "testplugin"), withSupervision(fastSupervision), withConfig(func(cfg *config.Config) {
+		p := cfg.Plugins["testplugin"]
+		p.RestartWait = 10 * time.Second
+		cfg.Plugins["testplugin"] = p
+	}))
 	before := h.views(t)["testplugin"].PID
 	a := h.post(t, "/actions/exit", `{}`)
 	if a.status != 503 || a.errorBody(t)["code"] != "plugin_unavailable" || a.header.Get("Retry-After") == "" {
