@@ -206,12 +206,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if a := h.post(t, "/actions/badOutput", `{}`); a.status != 502 {
 		t.Fatalf("badOutput: %d %s", a.status, a.body)
 	}
-	waitFor(t, ctx, 5*time.Second, "echo's request chart draws the traffic", echoPoints+` >= 1`)
+	waitFor(t, ctx, 10*time.Second, "echo's request chart draws the traffic", echoPoints+` >= 1`)
 	d := evalJS[string](t, ctx, `document.querySelector('#action-echo .chart path.line').getAttribute("d")`)
 	if strings.Count(d, "L") != 89 || !strings.Contains(d, " 2.0") { // 90 points; the peak at the top
 		t.Errorf("echo's request chart path: %s", d)
 	}
-	waitFor(t, ctx, 5*time.Second, "echo's error ratio shows the failure", `document.querySelectorAll('#action-echo .chart .value')[1].textContent !== "0%"`)
+	waitFor(t, ctx, 10*time.Second, "echo's error ratio shows the failure", `document.querySelectorAll('#action-echo .chart .value')[1].textContent !== "0%"`)
 	evalJS[bool](t, ctx, `document.getElementById("action-echo").scrollIntoView(), true`)
 	screenshot(t, ctx, "actions")
 
@@ -226,14 +226,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		return v.PID != 0 && v.PID != old && v.State == "serving"
 	})
 	newPID := h.views(t)["echo"].PID
-	waitFor(t, ctx, 5*time.Second, "the page shows echo's new PID", fmt.Sprintf(`document.querySelector('.plugin[data-plugin="echo"] .pid').textContent === "%d"`, newPID))
+	waitFor(t, ctx, 10*time.Second, "the page shows echo's new PID", fmt.Sprintf(`document.querySelector('.plugin[data-plugin="echo"] .pid').textContent === "%d"`, newPID))
 
 	// Try echo: the input comes from the schema, each stage is shown, and
 	// the body Genesys would get.
 	if err := chromedp.Do(ctx, chromedp.Navigate(console+"#try/echo"), chromedp.WaitReady(chromedp.CSS(`body[data-loaded="true"]`))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, 5*time.Second, "the Try view selects echo", `document.getElementById("try-action").value === "echo"`)
+	waitFor(t, ctx, 10*time.Second, "the Try view selects echo", `document.getElementById("try-action").value === "echo"`)
 	var input map[string]any
 	if err := json.Unmarshal([]byte(evalJS[string](t, ctx, `document.getElementById("try-body").value`)), &input); err != nil || input["message"] == nil {
 		t.Fatalf("echo's example input: %v %v", input, err)
@@ -280,7 +280,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#nav a[data-view="connections"]`))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, 5*time.Second, "the genesys connection shows a valid token and a 200",
+	waitFor(t, ctx, 10*time.Second, "the genesys connection shows a valid token and a 200",
 		`(r => r && r.textContent.includes("valid") && r.querySelector(".statuses .badge.ok") !== null)(document.querySelector('tr[data-connection="genesys"]'))`)
 	page := evalJS[string](t, ctx, `document.body.innerText`)
 	for _, tok := range h.sim.seenTokens() {
@@ -294,7 +294,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#nav a[data-view="failures"]`))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, 5*time.Second, "the failure is listed", `document.querySelector('#failures-table a[href="#actions/echo"]') !== null`)
+	waitFor(t, ctx, 10*time.Second, "the failure is listed", `document.querySelector('#failures-table a[href="#actions/echo"]') !== null`)
 	rows := evalJS[[]string](t, ctx, `[...document.querySelectorAll('#failures-table tbody tr')].map(r => r.innerText.replace(/\s+/g, " "))`)
 	if len(rows) != 3 || !strings.Contains(rows[2], "echo 400 invalid_input validate input") ||
 		!strings.Contains(rows[1], "fetchUserProfile 404 user_not_found invoke") || !strings.Contains(rows[0], "badOutput 502 invalid_output validate output") {
@@ -333,7 +333,7 @@ Promise.allSettled([
 	if err := chromedp.Do(ctx, chromedp.Navigate(evil.URL)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, 5*time.Second, "the other origin's requests settled", `document.title.includes(",")`)
+	waitFor(t, ctx, 10*time.Second, "the other origin's requests settled", `document.title.includes(",")`)
 	if title := evalJS[string](t, ctx, `document.title`); title != "fulfilled,rejected" {
 		t.Errorf("the other origin's fetches: %s, want the opaque no-cors one answered and the JSON one refused", title)
 	}
