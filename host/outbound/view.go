@@ -33,8 +33,9 @@ type TokenView struct {
 type RateLimitView struct {
 	RequestsPerMinute int `json:"requestsPerMinute"`
 	Burst             int `json:"burst"`
-	// Available is the turns that can go at once now (this replica's view);
-	// Used is Burst less Available.
+	// Available is the turns that can go at once now, Used is Burst less
+	// Available: this replica's own limiter, so they mean something only
+	// without Redis (Shared false) or while it fails (Local true).
 	Available float64 `json:"available"`
 	Used      float64 `json:"used"`
 	Shared    bool    `json:"shared"` // across replicas (Redis)

@@ -226,7 +226,7 @@
           : tok.state === "valid" ? el("span", {}, badge("valid", "ok"), " expires in " + fmtSeconds(tok.expiresInSeconds))
             : badge(tok.state, tok.state === "expired" ? "bad" : "");
         const rl = c.rateLimit;
-        const rate = rl ? `${rl.requestsPerMinute}/min, burst ${rl.burst}` + (rl.shared ? " (shared)" : ` (${Math.round(rl.used)} of burst used)`) + (rl.local ? ", local share" : "") : "none";
+        const rate = rl ? `${rl.requestsPerMinute}/min, burst ${rl.burst}` + (rl.shared && !rl.local ? " (shared across replicas)" : ` (${Math.round(rl.used)} of burst used)`) + (rl.local ? ", local share" : "") : "none";
         const recent = (c.recentStatuses || []).map((s) => el("span", {
           class: "badge " + (s.status >= 200 && s.status < 400 ? "ok" : s.status === 0 || s.status >= 500 ? "bad" : "warn"),
           title: fmtTime(s.at), text: s.status || "none",
