@@ -30,7 +30,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(), reloadCommand(), configCommand(), cacheCommand(), pluginsCommand(), pluginCommand(), checksumCommand(), invokeCommand(), exportCommand(), genesysCommand(), simCommand(), versionCommand())
+	root.AddCommand(serveCommand(), reloadCommand(), configCommand(), cacheCommand(), pluginsCommand(), statusCommand(), pluginCommand(), checksumCommand(), invokeCommand(), exportCommand(), genesysCommand(), simCommand(), versionCommand())
 	err := root.ExecuteContext(ctx)
 	var exit exitError
 	switch {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/host/internal/testutil"
+	"github.com/switchboard-dev/switchboard/proto/pluginv1"
 )
 
 var (
@@ -459,7 +460,7 @@ func TestInvokePrintsWhatServeAnswers(t *testing.T) {
 
 func TestPluginsAndChecksum(t *testing.T) {
 	t.Parallel()
-	out, err := switchboard("plugins", "--plugin-dir", pluginDir, "--config", grantsFile, "--json").Output()
+	out, err := switchboard("plugins", "--offline", "--plugin-dir", pluginDir, "--config", grantsFile, "--json").Output()
 	if err != nil {
 		t.Fatalf("plugins: %v", err)
 	}
@@ -497,7 +498,7 @@ func TestPluginsAndChecksum(t *testing.T) {
 		t.Errorf("a refused copy was written: %v", err)
 	}
 	out, err = switchboard("version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "switchboard ") || !strings.Contains(string(out), "plugin protocol 1") {
+	if err != nil || !strings.HasPrefix(string(out), "switchboard ") || !strings.Contains(string(out), fmt.Sprintf("plugin protocol %d", pluginv1.ProtocolVersion)) {
 		t.Errorf("version: %q %v", out, err)
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
@@ -20,65 +23,149 @@ import (
 
 func pluginsCommand() *cobra.Command {
 	var (
-		cf     configFlags
-		asJSON bool
+		f         adminFlags
+		pluginDir string
+		offline   bool
+		asJSON    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "plugins",
-		Short: "List the plugins and their actions",
-		Long: `Plugins starts every plugin in the plugins directory as serve would, asks each to
-describe its actions, and lists them with their SHA-256 and any reason a plugin
-cannot be served: the view of GET /admin/plugins. It exits with status 1 when
-any plugin is refused.`,
+		Short: "List the running host's plugins (GET /admin/plugins), or --offline a listing of the plugins directory",
+		Long: `Plugins asks the running host's admin API (--addr, else the admin_listen or
+listen of --config, else http://127.0.0.1:8080) for GET /admin/plugins and
+lists its plugins: state, version, PIDs, restarts, sandbox, SHA-256 and whether
+it is pinned, and the last error. The first line says which host answered.
+--json prints the API's JSON unchanged. It exits with status 1 when the host
+does not answer, refuses the credentials, or has a plugin refused or failed.
+
+With --offline it asks no host: it starts every plugin in the plugins
+directory (--plugin-dir, else the plugin_dir of --config) as serve would, asks
+each to describe its actions, lists them, and stops them again: the states and
+PIDs it prints are those of these temporary processes, which have exited when
+it prints. It exits with status 1 when any plugin is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := cf.load()
+			if offline {
+				return offlinePlugins(cmd, configFlags{file: f.config, pluginDir: pluginDir}, asJSON)
+			}
+			if pluginDir != "" {
+				return fmt.Errorf("--plugin-dir is for --offline: the running host lists the plugins of its own plugin directory")
+			}
+			a, err := f.admin()
 			if err != nil {
 				return err
 			}
-			host, err := newHost(cfg, hclog.NewNullLogger(), app.Options{})
+			a.client.Timeout = 15 * time.Second
+			body, views, err := a.plugins(noHostHint)
 			if err != nil {
 				return err
 			}
-			defer host.Close()
-			problems, err := host.Load(cmd.Context())
-			if err != nil {
-				return err
-			}
-			views := host.Plugins.Plugins()
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(views); err != nil {
-					return err
-				}
+				out.Write(body)
 			} else {
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "PLUGIN\tSTATE\tSHA256\tSANDBOX\tACTIONS")
-				for _, v := range views {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Name, v.State, v.SHA256, sandboxSummary(v.Sandbox), strings.Join(v.Actions, ", "))
-				}
-				tw.Flush()
-				for _, v := range views {
-					if v.Error != "" {
-						fmt.Fprintf(out, "\n%s: %s\n", v.Name, v.Error)
-					}
-					if v.Sandbox != nil && len(v.Sandbox.Missing) > 0 {
-						fmt.Fprintf(out, "\n%s: sandbox without %s\n", v.Name, strings.Join(v.Sandbox.Missing, "; "))
-					}
-				}
+				fmt.Fprintf(out, "plugins of the host at %s (admin API)\n", a.base)
+				printPlugins(out, views)
 			}
-			if len(problems) > 0 {
-				return exitError(1)
+			for _, v := range views {
+				if v.State == catalog.StateRefused || v.State == catalog.StateFailed {
+					return exitError(1)
+				}
 			}
 			return nil
 		},
 	}
-	cf.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	f.register(cmd)
+	cmd.Flags().StringVar(&pluginDir, "plugin-dir", "", "with --offline: the plugins directory (overrides plugin_dir)")
+	cmd.Flags().BoolVar(&offline, "offline", false, "ask no host: start temporary copies of the plugins, list them, stop them")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON only (the admin API's answer unchanged)")
+	cmd.MarkFlagsMutuallyExclusive("offline", "addr")
+	cmd.MarkFlagsMutuallyExclusive("offline", "api-key")
 	return cmd
 }
+
+// offlinePlugins is plugins --offline: it loads the plugins of the config's
+// directory in a host of its own, stops them, and lists what they were.
+func offlinePlugins(cmd *cobra.Command, cf configFlags, asJSON bool) error {
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	host, err := newHost(cfg, hclog.NewNullLogger(), app.Options{})
+	if err != nil {
+		return err
+	}
+	problems, err := host.Load(cmd.Context())
+	views := host.Plugins.Plugins()
+	host.Close()
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(views); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(out, "plugins loaded from %s for this listing; these processes have exited (--offline: no running host was asked)\n", cfg.PluginDir)
+		printPlugins(out, views)
+	}
+	if len(problems) > 0 {
+		return exitError(1)
+	}
+	return nil
+}
+
+// printPlugins writes the plugins table, and under it each sandbox that
+// lacks something.
+func printPlugins(out io.Writer, views []catalog.PluginView) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PLUGIN\tSTATE\tVERSION\tPID\tRESTARTS\tSANDBOX\tSHA256\tACTIONS\tLAST ERROR")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", v.Name, v.State, cmpOr(v.Version, "-"), pidsOf(v), v.Restarts,
+			sandboxSummary(v.Sandbox), shaSummary(v), cmpOr(strings.Join(v.Actions, ","), "-"), cmpOr(oneLine(v.Error), "-"))
+	}
+	tw.Flush()
+	for _, v := range views {
+		if v.Sandbox != nil && len(v.Sandbox.Missing) > 0 {
+			fmt.Fprintf(out, "%s: sandbox without %s\n", v.Name, strings.Join(v.Sandbox.Missing, "; "))
+		}
+	}
+}
+
+// pidsOf is the PID column: every process, comma-separated; "-" when none runs.
+func pidsOf(v catalog.PluginView) string {
+	pids := v.PIDs
+	if len(pids) == 0 && v.PID != 0 {
+		pids = []int{v.PID}
+	}
+	if len(pids) == 0 {
+		return "-"
+	}
+	s := make([]string, len(pids))
+	for i, p := range pids {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
+}
+
+// shaSummary is the SHA256 column: its first 12 hex digits, and whether the
+// config pins it.
+func shaSummary(v catalog.PluginView) string {
+	sum := cmpOr(v.SHA256, "-")
+	if len(sum) > 12 {
+		sum = sum[:12]
+	}
+	if v.Pinned {
+		return sum + " pinned"
+	}
+	return sum + " unpinned"
+}
+
+// oneLine makes an error fit on a table row.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // sandboxSummary is the SANDBOX column: the mode, the user, and whether
 // anything the mode asked for is missing.
