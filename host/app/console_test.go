@@ -187,6 +187,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	if !slices.Contains(actions, "echo") || !slices.Contains(actions, "fetchUserProfile") || len(actions) != len(h.Registry.Current().Actions()) {
 		t.Fatalf("the Actions view lists %v", actions)
 	}
+	// The filter keeps the actions whose name or plugin matches.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#action-filter`), "genesys")); err != nil {
+		t.Fatal(err)
+	}
+	visible := `[...document.querySelectorAll("#actions .action")].filter(e => !e.hidden).map(e => e.dataset.action)`
+	waitFor(t, ctx, 10*time.Second, "the filter leaves fetchUserProfile", visible+`.join() === "fetchUserProfile"`)
+	clearFilter := `(f => { f.value = ""; f.dispatchEvent(new Event("input")); return true })(document.getElementById("action-filter"))`
+	evalJS[bool](t, ctx, clearFilter) // chromedp.Clear sets the attribute, not what was typed
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#action-filter`), "ech")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, 10*time.Second, "the filter leaves echo", visible+`.join() === "echo"`)
+	evalJS[bool](t, ctx, clearFilter)
+	waitFor(t, ctx, 10*time.Second, "an empty filter shows every action", visible+fmt.Sprintf(`.length === %d`, len(actions)))
+
 	echoPoints := `Number(document.querySelector('#action-echo .chart path.line').dataset.points)`
 	if n := evalJS[float64](t, ctx, echoPoints); n != 0 {
 		t.Fatalf("echo's request chart has %v points before any request", n)

@@ -185,7 +185,7 @@
         return d;
       };
       const c = a.cache;
-      return el("div", { class: "panel action", id: "action-" + a.name, "data-action": a.name },
+      return el("div", { class: "panel action", id: "action-" + a.name, "data-action": a.name, "data-plugin": a.plugin },
         el("div", { class: "action-head" },
           el("span", { class: "name", text: a.name }),
           a.version ? badge("v" + a.version, "info") : null,
@@ -212,6 +212,14 @@
             chart("Cache hit ratio", st.cacheLookups ? pct(st.cacheHitRatio) : "not cached", hit, null, 1))));
     }));
   }
+
+  function filterActions() {
+    const q = $("action-filter").value.trim().toLowerCase();
+    for (const a of document.querySelectorAll("#actions .action")) {
+      a.hidden = q !== "" && !a.dataset.action.toLowerCase().includes(q) && !a.dataset.plugin.toLowerCase().includes(q);
+    }
+  }
+  $("action-filter").addEventListener("input", filterActions);
 
   // ---------- connections ----------
   function renderConnections() {
@@ -383,7 +391,7 @@
       // Only what changed is drawn again, so that a click, a selection or
       // an open schema is not lost to a refresh.
       changed("plugins", state.plugins, renderPlugins);
-      changed("actions", state.actions, renderActions);
+      changed("actions", state.actions, () => { renderActions(); filterActions(); });
       changed("connections", state.connections, renderConnections);
       changed("failures", state.failures, renderFailures);
       renderTryActions();
