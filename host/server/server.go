@@ -443,6 +443,7 @@ func (s *Server) finish(w http.ResponseWriter, x *exchange, start time.Time, sta
 				e := apierr.New(status, code, "the request was not served: its audit record could not be written")
 				body = errorJSON(e, x.id)
 				w.Header().Del("Retry-After")
+				w.Header()["Content-Type"] = jsonContentType // not the console page's
 			}
 		}
 	}
