@@ -242,3 +242,14 @@ func grepLine(b []byte, s string) string {
 	}
 	return ""
 }
+
+// A console page whose audit record cannot be written, under fail_closed,
+// is the JSON 503 of every route, not an HTML page.
+func TestConsolePageFailsClosed(t *testing.T) {
+	f := serve(t, func(o *Options) { o.Admin, o.Console, o.FailClosed = &fakeAdmin{}, fakeConsole{}, true })
+	f.audit.Close()
+	a := f.send(t, "GET", "/admin/console", "", "", nil)
+	if a.status != 503 || a.header.Get("Content-Type") != "application/json" || a.errorBody(t).Code != "audit_unavailable" {
+		t.Errorf("GET /admin/console with the audit log gone: %d %q %s", a.status, a.header.Get("Content-Type"), a.body)
+	}
+}
