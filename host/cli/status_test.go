@@ -280,3 +280,72 @@ func TestStatusAndPluginsBehindAuth(t *testing.T) {
 		t.Errorf("plugins on the listen address of a host with admin_listen: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestStatusOfAHostNotReady: a host whose pinned plugin does not serve is
+// not ready: status says why and exits 1, and still lists the plugins.
+func TestStatusOfAHostNotReady(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "pinned.hcl")
+	src := fmt.Sprintf("plugin \"echo\" {\n  sha256 = %q\n}\nplugin \"testplugin\" {\n  connections = [\"genesys\"]\n}\n", strings.Repeat("ab", 32))
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := switchboard("serve", "--dev", "--listen", "127.0.0.1:0", "--plugin-dir", pluginDir, "--config", file)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`listening: addr=(\S+)`)
+		b := make([]byte, 64<<10)
+		var seen []byte
+		for {
+			n, err := stderr.Read(b)
+			seen = append(seen, b[:n]...)
+			if m := re.FindSubmatch(seen); m != nil {
+				addr <- "http://" + string(m[1])
+				io.Copy(io.Discard, stderr)
+				return
+			}
+			if err != nil {
+				close(addr)
+				return
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-addr:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	if url == "" {
+		t.Fatal("serve exited before listening")
+	}
+	// The host serves before its plugins are loaded: wait for echo's refusal.
+	want := "ready:        no (starting: pinned plugin \"echo\" is not serving)"
+	var out, errOut string
+	var code int
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, errOut, code = run(t, "status", "--addr", url)
+		if strings.Contains(out, want) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if code != 1 || !strings.Contains(out, "\n"+want+"\n") || !regexp.MustCompile(`(?m)^echo +refused `).MatchString(out) {
+		t.Errorf("status of a host not ready: exit %d\n%s%s", code, out, errOut)
+	}
+	js, _, code := run(t, "status", "--addr", url, "--json")
+	var st struct{ Readiness struct{ Ready bool } }
+	if err := json.Unmarshal([]byte(js), &st); err != nil || code != 1 || st.Readiness.Ready {
+		t.Errorf("status --json of a host not ready: exit %d %v\n%s", code, err, js)
+	}
+}
