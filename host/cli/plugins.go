@@ -76,9 +76,10 @@ it prints. It exits with status 1 when any plugin is refused.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().Lookup("config").Usage = "the host's config file, to find its admin API and inbound API key header; with --offline, the config to start the plugins with"
 	cmd.Flags().StringVar(&pluginDir, "plugin-dir", "", "with --offline: the plugins directory (overrides plugin_dir)")
 	cmd.Flags().BoolVar(&offline, "offline", false, "ask no host: start temporary copies of the plugins, list them, stop them")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON only (the admin API's answer unchanged)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON only: the admin API's answer unchanged (with --offline, the same shape)")
 	cmd.MarkFlagsMutuallyExclusive("offline", "addr")
 	cmd.MarkFlagsMutuallyExclusive("offline", "api-key")
 	return cmd
