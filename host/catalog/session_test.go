@@ -147,9 +147,12 @@ func TestSessionCancelsWhatTheHostAbandons(t *testing.T) {
 	}
 	waitCount(1)
 
+	// Past the budget, either side may see it first: the host's deadline,
+	// or the plugin's answer of its own spent budget.
 	ctx, cancel = context.WithTimeout(context.Background(), 80*time.Millisecond)
 	defer cancel()
-	if _, err := call(ctx, p, "awaitCancel", `{}`); !errors.Is(err, context.DeadlineExceeded) {
+	var e *apierr.Error
+	if _, err := call(ctx, p, "awaitCancel", `{}`); !errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &e) && e.Code == "timeout") {
 		t.Errorf("a call past its budget answered %v", err)
 	}
 	waitCount(2)

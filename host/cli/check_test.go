@@ -40,7 +40,7 @@ func TestPluginCheck(t *testing.T) {
 		"contract":  {"FAIL contract nested", "rule input-flat"},
 		"deadline":  {"FAIL invoke rawEcho", "ignores its deadline"},
 		"errors":    {"FAIL typed error", "not a typed Error"},
-		"handshake": {"FAIL handshake and describe", "Plugin version: 7, Client versions: [1]"},
+		"handshake": {"FAIL handshake and describe", "Plugin version: 7, Client versions: ["}, // go-plugin lists them in map order
 		// By hand it serves neither go-plugin's health nor its controller.
 		"nohealth": {"FAIL health", "Unimplemented", "FAIL shutdown", "GRPCController"},
 	} {

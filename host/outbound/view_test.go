@@ -24,7 +24,7 @@ func TestViewShowsStateNotSecrets(t *testing.T) {
 	)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	c, s, _ := simConn(t, func(cfg *config.Connection) {
-		cfg.RateLimit = &config.RateLimit{RequestsPerMinute: 600, Burst: 5}
+		cfg.RateLimit = &config.RateLimit{RequestsPerMinute: 6, Burst: 5} // refills 0.1/s: the limiter keeps real time
 	}, Options{Now: clock})
 	v := c.View()
 	if v.Auth != "oauth2" || v.Token == nil || v.Token.State != "none" || v.Circuit != "closed" || v.RateLimit == nil || v.RateLimit.Used != 0 {
@@ -36,7 +36,7 @@ func TestViewShowsStateNotSecrets(t *testing.T) {
 		}
 	}
 	v = c.View()
-	if v.Token.State != "valid" || v.Token.ExpiresInSeconds < 60 || v.RateLimit.Used < 2.5 || v.RateLimit.Burst != 5 || v.RateLimit.RequestsPerMinute != 600 {
+	if v.Token.State != "valid" || v.Token.ExpiresInSeconds < 60 || v.RateLimit.Used < 2.5 || v.RateLimit.Burst != 5 || v.RateLimit.RequestsPerMinute != 6 {
 		t.Fatalf("after 3 calls: token %+v rate %+v", v.Token, v.RateLimit)
 	}
 	if b, _ := json.Marshal(v); strings.Contains(string(b), s.ClientSecret()) || strings.Contains(string(b), "Bearer") || strings.Contains(string(b), `"access`) {

@@ -82,7 +82,7 @@ func Run(ctx context.Context, path string, opts Options) []Check {
 		add("handshake and describe", err, "")
 		return out
 	}
-	add("handshake and describe", nil, fmt.Sprintf("pid %d, plugin version %q, %d actions, in %v", p.PID(), p.Version(), len(p.Actions()), time.Since(began).Round(time.Millisecond)))
+	add("handshake and describe", nil, fmt.Sprintf("pid %d, plugin version %q, protocol %d, %d actions, in %v", p.PID(), p.Version(), p.Protocol(), len(p.Actions()), time.Since(began).Round(time.Millisecond)))
 	killed := false
 	defer func() {
 		if !killed {

@@ -48,7 +48,7 @@ func main() {
 			Input(`{"type":"object","properties":{"address":{"type":"object","properties":{"city":{"type":"string"}}}}}`).
 			Handle(func(ctx context.Context, req *sdk.Request) (any, error) { return req.Input(), nil }))
 	case "deadline", "errors", "handshake":
-		version := pluginv1.ProtocolVersion
+		version := pluginv1.ProtocolUnary // a hand-written plugin: one Invoke per call, no Session
 		if variant == "handshake" {
 			version = 7
 		}
@@ -141,6 +141,6 @@ func handRolled() error {
 	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: hostCerts, MinVersion: tls.VersionTLS12})
 	s := grpc.NewServer(grpc.Creds(creds))
 	pluginv1.RegisterActionPluginServer(s, rawServer{})
-	fmt.Printf("1|%d|unix|%s|grpc|%s\n", pluginv1.ProtocolVersion, sock, base64.RawStdEncoding.EncodeToString(der))
+	fmt.Printf("1|%d|unix|%s|grpc|%s\n", pluginv1.ProtocolUnary, sock, base64.RawStdEncoding.EncodeToString(der))
 	return s.Serve(ln)
 }
