@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -44,7 +45,7 @@ type RateLimitView struct {
 
 // View returns the connection's state now.
 func (c *Connection) View() View {
-	v := View{Name: c.name, BaseURL: c.base.String(), Auth: "none", Circuit: "closed", Circuits: map[string]string{}}
+	v := View{Name: c.name, BaseURL: shownURL(c.base), Auth: "none", Circuit: "closed", Circuits: map[string]string{}}
 	switch {
 	case c.cfg.OAuth2 != nil:
 		v.Auth = "oauth2"
@@ -91,4 +92,15 @@ func (c *Connection) View() View {
 		v.RateLimit = rv
 	}
 	return v
+}
+
+// shownURL is a base URL without its query and fragment, which may hold a
+// key (config refuses user info); "?…" says a query was there.
+func shownURL(u *url.URL) string {
+	shown := *u
+	shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = "", false, "", ""
+	if u.RawQuery != "" {
+		return shown.String() + "?…"
+	}
+	return shown.String()
 }

@@ -65,3 +65,16 @@ func TestViewShowsStateNotSecrets(t *testing.T) {
 		t.Fatalf("an API key connection whose circuit opened: %s", b)
 	}
 }
+
+// A key in the base URL's query never shows.
+func TestViewHidesTheBaseURLsQuery(t *testing.T) {
+	t.Parallel()
+	c, _, _ := simConn(t, func(cfg *config.Connection) {
+		q := *cfg.BaseURL
+		q.RawQuery = "api_key=canary-5d1e"
+		cfg.BaseURL = &q
+	}, Options{})
+	if v := c.View(); strings.Contains(v.BaseURL, "canary") || !strings.HasSuffix(v.BaseURL, "?…") {
+		t.Errorf("base URL shown as %q", v.BaseURL)
+	}
+}
