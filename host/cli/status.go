@@ -15,6 +15,8 @@ import (
 
 	"github.com/switchboard-dev/switchboard/host/catalog"
 	"github.com/switchboard-dev/switchboard/host/config"
+	"github.com/switchboard-dev/switchboard/host/outbound"
+	"github.com/switchboard-dev/switchboard/host/stats"
 )
 
 // errNotServed is a 404 of a route an older host, or one on its
@@ -116,29 +118,20 @@ type configSummary struct {
 	} `json:"lastReload"`
 }
 
-// actionSummary is the part of one action of GET /admin/actions that status prints.
+// actionSummary is the part of one action of GET /admin/actions that status
+// prints, in the types the host encodes it with.
 type actionSummary struct {
-	Name   string `json:"name"`
-	Plugin string `json:"plugin"`
-	Stats  struct {
-		Requests      uint64  `json:"requests"`
-		Errors        uint64  `json:"errors"`
-		ErrorRatio    float64 `json:"errorRatio"`
-		P50MS         float64 `json:"p50Ms"`
-		P99MS         float64 `json:"p99Ms"`
-		CacheHitRatio float64 `json:"cacheHitRatio"`
-		CacheLookups  *uint64 `json:"cacheLookups"`
-	} `json:"stats"`
+	Name   string        `json:"name"`
+	Plugin string        `json:"plugin"`
+	Stats  stats.Summary `json:"stats"`
 }
 
-// connectionSummary is the part of one connection of GET /admin/connections that status prints.
+// connectionSummary is the part of one connection of GET /admin/connections
+// that status prints.
 type connectionSummary struct {
-	Name    string `json:"name"`
-	Circuit string `json:"circuit"`
-	Token   *struct {
-		State            string   `json:"state"`
-		ExpiresInSeconds *float64 `json:"expiresInSeconds"`
-	} `json:"token"`
+	Name    string              `json:"name"`
+	Circuit string              `json:"circuit"`
+	Token   *outbound.TokenView `json:"token"`
 }
 
 // hostStatus is status --json: the answers of the host, unchanged but for
@@ -310,7 +303,7 @@ func printActions(out io.Writer, actions []actionSummary) {
 	for _, a := range actions {
 		s := a.Stats
 		hits := "-"
-		if s.CacheLookups == nil || *s.CacheLookups > 0 {
+		if s.CacheLookups > 0 {
 			hits = fmt.Sprintf("%.0f%%", 100*s.CacheHitRatio)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f%%\t%s\t%s\t%s\n", a.Name, a.Plugin, s.Requests, s.Errors, 100*s.ErrorRatio, millis(s.P50MS), millis(s.P99MS), hits)
@@ -331,8 +324,8 @@ func printConnections(out io.Writer, conns []connectionSummary) {
 		token := "-"
 		if t := c.Token; t != nil {
 			token = t.State
-			if t.ExpiresInSeconds != nil && t.State == "valid" {
-				token += fmt.Sprintf(", expires in %s", (time.Duration(*t.ExpiresInSeconds) * time.Second).String())
+			if t.State == "valid" {
+				token += fmt.Sprintf(", expires in %s", (time.Duration(t.ExpiresInSeconds) * time.Second).String())
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, cmpOr(c.Circuit, "-"), token)
