@@ -79,8 +79,8 @@ func (s *session) end(err error) {
 }
 
 // invoke runs one invocation on the stream. Its failures are what
-// Process.invokeError reads: a gRPC status carrying the plugin's typed
-// error, a transport status, or the context's error.
+// Process.invokeError reads: the plugin's typed error (*apierr.Error), a
+// transport status, or the context's error.
 func (s *session) invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]byte, error) {
 	id := req.GetInvocationId()
 	ch := make(chan *pluginv1.SessionResponse, 1)
@@ -114,7 +114,7 @@ func (s *session) invoke(ctx context.Context, req *pluginv1.InvokeRequest) ([]by
 			return nil, s.err
 		}
 		if e := resp.GetError(); e != nil {
-			return nil, pluginv1.ErrorStatus(e)
+			return nil, fromWireError(e)
 		}
 		return resp.GetOutput(), nil
 	case <-ctx.Done():

@@ -5,6 +5,7 @@ package catalog
 // the catalog sees protobuf.
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -64,18 +65,29 @@ func toInvokeRequest(inv *registry.Invocation) *pluginv1.InvokeRequest {
 	}
 }
 
-// fromError is the typed error a plugin answered with, if it chose one.
+// fromError is the typed error a plugin answered with, if it chose one:
+// an *apierr.Error already (the Session stream's), or a gRPC status
+// carrying one (Invoke's).
 func fromError(err error) (*apierr.Error, bool) {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return ae, true
+	}
 	e, ok := pluginv1.ErrorFromStatus(err)
 	if !ok {
 		return nil, false
 	}
+	return fromWireError(e), true
+}
+
+// fromWireError is a plugin's typed error as the host answers it.
+func fromWireError(e *pluginv1.Error) *apierr.Error {
 	s := int(e.GetHttpStatus())
 	if s < 400 || s > 599 {
 		s = http.StatusInternalServerError
 	}
 	return &apierr.Error{Status: s, Code: e.GetCode(), Message: e.GetMessage(), Retryable: e.GetRetryable(),
-		RetryAfter: min(time.Duration(max(e.GetRetryAfterMs(), 0))*time.Millisecond, time.Hour)}, true
+		RetryAfter: min(time.Duration(max(e.GetRetryAfterMs(), 0))*time.Millisecond, time.Hour)}
 }
 
 // toError carries a host error to the plugin, as plugins carry theirs.
