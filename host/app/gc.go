@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/hashicorp/go-hclog"
@@ -29,16 +30,16 @@ const memoryLimitRatio = 0.9
 // not set it. It logs what it set. Plugins are separate processes and
 // keep Go's defaults.
 func TuneGC(logger hclog.Logger) {
-	if _, set := os.LookupEnv("GOGC"); !set {
+	gogc, set := os.LookupEnv("GOGC")
+	if !set {
 		debug.SetGCPercent(ServeGCPercent)
+		gogc = strconv.Itoa(ServeGCPercent)
 	}
 	limit, err := memlimit.SetGoMemLimitWithOpts(
 		memlimit.WithRatio(memoryLimitRatio),
 		memlimit.WithProvider(memlimit.FromCgroup),
 		memlimit.WithLogger(slog.New(slog.DiscardHandler)),
 	)
-	gogc := debug.SetGCPercent(-1)
-	debug.SetGCPercent(gogc)
 	switch {
 	case limit > 0:
 		logger.Info("garbage collector", "gogc", gogc, "memory_limit_bytes", limit)
