@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,14 +32,10 @@ func startProtocols(t *testing.T, path string, protocols []int) *Process {
 	return p
 }
 
-var invocationIDs = func() func() uint64 {
-	var mu sync.Mutex
-	var n uint64
-	return func() uint64 { mu.Lock(); defer mu.Unlock(); n++; return n }
-}()
+var lastInvocationID atomic.Uint64
 
 func call(ctx context.Context, p *Process, action, input string) ([]byte, error) {
-	return p.Invoke(ctx, &registry.Invocation{Action: action, RequestID: "r", Input: []byte(input), ID: invocationIDs()})
+	return p.Invoke(ctx, &registry.Invocation{Action: action, RequestID: "r", Input: []byte(input), ID: lastInvocationID.Add(1)})
 }
 
 // Go plugins speak both versions: the newest the host offers is the one
